@@ -1,0 +1,401 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"ftpbench/internal/ftpaddr"
+	"ftpbench/results"
+)
+
+// payload is what STOR sends: a fixed pattern, shared read-only by every
+// user-DTP so uploads allocate nothing per cycle.
+var payload = func() []byte {
+	b := make([]byte, 64<<10)
+	for i := range b {
+		b[i] = byte(i*7 + i>>8)
+	}
+	return b
+}()
+
+// cycle is one transfer in progress: the record it fills and the data
+// connection the user-DTP holds, which the control side may have to abort.
+type cycle struct {
+	u     *userPI
+	mode  Mode
+	start time.Time
+	rec   results.Record
+
+	mu      sync.Mutex
+	data    net.Conn
+	ln      net.Listener
+	aborted bool
+}
+
+// mark stamps phase p with the current time. The user-PI and the user-DTP
+// goroutine each stamp their own phases, so no two writers share a slot.
+func (c *cycle) mark(p results.Phase) {
+	now := c.u.clock.Now()
+	c.rec.T[p] = int64(now.Sub(c.start))
+	if tr := c.u.cfg.Trace; tr != nil && tr.PhaseReached != nil {
+		tr.PhaseReached(c.u.id, c.rec.Seq, p, now)
+	}
+}
+
+// setData hands the data connection to the cycle; it reports false (and
+// closes dc) if the cycle was aborted meanwhile.
+func (c *cycle) setData(dc net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.aborted {
+		dc.Close()
+		return false
+	}
+	c.data = dc
+	return true
+}
+
+// abortData closes whatever data connection or listener the cycle holds,
+// waking a user-DTP blocked on it.
+func (c *cycle) abortData() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.aborted = true
+	if c.data != nil {
+		c.data.Close()
+	}
+	if c.ln != nil {
+		c.ln.Close()
+	}
+}
+
+// dataResult is what the user-DTP reports when its side of a cycle ends.
+type dataResult struct {
+	n   int64
+	err error
+}
+
+// runCycle performs one full cycle and returns its record, whatever
+// happened.
+func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Record {
+	c := &cycle{u: u, mode: mode, start: u.clock.Now()}
+	c.rec = results.Record{
+		Seq: seq, User: u.id, Mode: string(mode), Op: string(u.cfg.Op),
+		Start: c.start, T: results.NoPhases, Want: u.want,
+	}
+	// Ctrl-C must not wait for a deadline: wake every blocked read at once.
+	stop := context.AfterFunc(ctx, func() {
+		c.abortData()
+		u.ctrl.SetDeadline(time.Unix(1, 0))
+	})
+	err := c.run(ctx)
+	stop()
+	c.abortData()
+	c.mark(results.Done)
+	c.rec.Outcome = classify(ctx, err)
+	if err != nil {
+		c.rec.Err = err.Error()
+	}
+	if ctx.Err() != nil {
+		u.broken = true
+	}
+	return c.rec
+}
+
+func (c *cycle) run(ctx context.Context) error {
+	u := c.u
+	var dataReady <-chan dataResult // PORT/EPRT: the accepted connection
+	if c.mode.passive() {
+		if err := c.setupPassive(ctx); err != nil {
+			return err
+		}
+	} else {
+		ready, err := c.setupActive()
+		if err != nil {
+			return err
+		}
+		dataReady = ready
+	}
+
+	verb := "RETR"
+	if u.cfg.Op == OpSTOR {
+		verb = "STOR"
+	}
+	cmd := verb + " " + u.cfg.Target.Path
+	if err := u.send(cmd, cmd); err != nil {
+		return err
+	}
+	c.mark(results.CmdSent)
+
+	done := make(chan dataResult, 1)
+	u.clock.Go(func() { done <- c.transferData(dataReady) })
+
+	code, text, err := u.reply(verb)
+	if err == nil && code/100 == 1 {
+		c.mark(results.Prelim)
+		code, text, err = u.reply(verb)
+	}
+	if err != nil {
+		c.abortData()
+		<-done
+		return err
+	}
+	c.mark(results.Final)
+	c.rec.Code = code
+	if code/100 != 2 {
+		// No transfer is coming (or it failed): don't wait on the data side.
+		c.abortData()
+		<-done
+		return &ReplyError{Cmd: cmd, Code: code, Text: text}
+	}
+	// Strict §5.2 ending: a final reply may come before the data EOF; keep
+	// reading to EOF, bounded by the data side's own deadlines.
+	d := <-done
+	c.rec.Bytes = d.n
+	if d.err != nil {
+		return d.err
+	}
+	if u.want >= 0 && d.n < u.want {
+		return fmt.Errorf("%s: %d of %d bytes: %w", cmd, d.n, u.want, ErrTruncated)
+	}
+	return nil
+}
+
+// setupPassive sends PASV or EPSV and connects to the port in the reply, on
+// the control connection's peer address unless told to trust the reply's.
+func (c *cycle) setupPassive(ctx context.Context) error {
+	u := c.u
+	verb, want := "PASV", 227
+	if c.mode == ModeEPSV {
+		verb, want = "EPSV", 229
+	}
+	c.mark(results.SetupSent)
+	code, text, err := u.exchange(verb, verb)
+	if err != nil {
+		return err
+	}
+	c.mark(results.SetupReply)
+	if code != want {
+		return u.unexpected(verb, code, text)
+	}
+	addr := netip.AddrPortFrom(u.peer, 0)
+	if c.mode == ModeEPSV {
+		port, err := ftpaddr.Parse229(text)
+		if err != nil {
+			return fmt.Errorf("EPSV: %w", err)
+		}
+		addr = netip.AddrPortFrom(u.peer, port)
+	} else {
+		ap, err := ftpaddr.Parse227(text)
+		if err != nil {
+			return fmt.Errorf("PASV: %w", err)
+		}
+		addr = netip.AddrPortFrom(u.peer, ap.Port())
+		if u.cfg.TrustPASVAddress {
+			addr = ap
+		}
+	}
+	dctx, cancel := withTimeout(ctx, u.clock, u.cfg.Timeout)
+	dc, err := u.cfg.Network.Dial(dctx, addr.String())
+	cancel()
+	if err != nil {
+		if context.Cause(dctx) == context.DeadlineExceeded && ctx.Err() == nil {
+			err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+		}
+		return fmt.Errorf("data connection to %s: %w", addr, err)
+	}
+	if !c.setData(dc) {
+		return ctx.Err()
+	}
+	c.mark(results.DataOpen)
+	return nil
+}
+
+// setupActive makes the user-DTP listen, then sends PORT or EPRT. §5.2: the
+// user-DTP must be listening before the command that makes the server
+// connect, and some servers (pyftpdlib) connect as soon as they read PORT,
+// before replying, so accepting starts before PORT is sent.
+func (c *cycle) setupActive() (<-chan dataResult, error) {
+	u := c.u
+	ln, err := u.cfg.Network.Listen(context.Background(), netip.AddrPortFrom(u.local, 0).String())
+	if err != nil {
+		return nil, fmt.Errorf("user-DTP listen on %s: %w", u.local, err)
+	}
+	c.mu.Lock()
+	c.ln = ln
+	c.mu.Unlock()
+	ap := addrOf(ln.Addr())
+	port := uint16(0)
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = uint16(ta.Port)
+	}
+	listenAddr := netip.AddrPortFrom(ap, port)
+
+	ready := make(chan dataResult, 1)
+	timer := u.clock.AfterFunc(u.cfg.Timeout, func() { ln.Close() })
+	u.clock.Go(func() {
+		defer timer.Stop()
+		ready <- dataResult{err: c.accept(ln)}
+	})
+
+	var line string
+	if c.mode == ModePORT {
+		arg, err := ftpaddr.FormatHostPort(listenAddr)
+		if err != nil {
+			return nil, err
+		}
+		line = "PORT " + arg
+	} else {
+		line = "EPRT " + ftpaddr.FormatEPRT(listenAddr)
+	}
+	c.mark(results.SetupSent)
+	code, text, err := u.exchange(line, line)
+	if err != nil {
+		return nil, err
+	}
+	c.mark(results.SetupReply)
+	if code != 200 {
+		return nil, u.unexpected(line, code, text)
+	}
+	return ready, nil
+}
+
+// accept waits for the server-DTP's connection. Only the server-PI's host
+// may connect: a passive third party that wins the race (LightFTP #74's
+// server-side twin) would otherwise get or feed the transfer.
+func (c *cycle) accept(ln net.Listener) error {
+	defer ln.Close()
+	for {
+		dc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("no data connection from %s within %v: %w", c.u.peer, c.u.cfg.Timeout, errAcceptTimeout)
+			}
+			return fmt.Errorf("accept data connection: %w", err)
+		}
+		if addrOf(dc.RemoteAddr()) != c.u.peer {
+			dc.Close()
+			continue
+		}
+		if !c.setData(dc) {
+			return context.Canceled
+		}
+		c.mark(results.DataOpen)
+		return nil
+	}
+}
+
+// errAcceptTimeout is a timeout: the listener was closed by its timer.
+var errAcceptTimeout = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// transferData is the user-DTP's side of a cycle: wait for the data
+// connection if the server opens it, then move the bytes.
+func (c *cycle) transferData(ready <-chan dataResult) dataResult {
+	if ready != nil {
+		if r := <-ready; r.err != nil {
+			return r
+		}
+	}
+	c.mu.Lock()
+	dc := c.data
+	c.mu.Unlock()
+	if dc == nil {
+		return dataResult{err: context.Canceled}
+	}
+	if c.u.cfg.Op == OpSTOR {
+		return c.store(dc)
+	}
+	return c.retrieve(dc)
+}
+
+// retrieve reads the data connection to EOF and closes it at once, as §5.2
+// asks of the side that sees the close.
+func (c *cycle) retrieve(dc net.Conn) dataResult {
+	u := c.u
+	if u.buf == nil {
+		u.buf = make([]byte, 32<<10)
+	}
+	var n int64
+	ext := u.clock.Now()
+	for {
+		now := u.clock.Now()
+		if err := dc.SetReadDeadline(now.Add(u.cfg.Timeout)); err != nil {
+			return dataResult{n, err}
+		}
+		k, err := dc.Read(u.buf)
+		if k > 0 {
+			if n == 0 {
+				c.mark(results.FirstByte)
+			}
+			n += int64(k)
+			u.keepControlAlive(now, &ext)
+		}
+		if err == io.EOF {
+			c.mark(results.EOF)
+			dc.Close()
+			return dataResult{n, nil}
+		}
+		if err != nil {
+			return dataResult{n, fmt.Errorf("data read after %d bytes: %w", n, err)}
+		}
+	}
+}
+
+// store writes the payload, then half-closes: the FIN marks end of file in
+// stream mode while the connection can still carry the server's close.
+func (c *cycle) store(dc net.Conn) dataResult {
+	u := c.u
+	var n int64
+	ext := u.clock.Now()
+	for n < u.cfg.Size {
+		chunk := payload[:min(int64(len(payload)), u.cfg.Size-n)]
+		now := u.clock.Now()
+		if err := dc.SetWriteDeadline(now.Add(u.cfg.Timeout)); err != nil {
+			return dataResult{n, err}
+		}
+		k, err := dc.Write(chunk)
+		if n == 0 && k > 0 {
+			c.mark(results.FirstByte)
+		}
+		n += int64(k)
+		if err != nil {
+			return dataResult{n, fmt.Errorf("data write after %d bytes: %w", n, err)}
+		}
+		u.keepControlAlive(now, &ext)
+	}
+	var err error
+	if cw, ok := dc.(interface{ CloseWrite() error }); ok {
+		err = cw.CloseWrite()
+	} else {
+		err = dc.Close()
+	}
+	c.mark(results.EOF)
+	if err != nil {
+		return dataResult{n, fmt.Errorf("data close after %d bytes: %w", n, err)}
+	}
+	return dataResult{n, nil}
+}
+
+// keepControlAlive pushes the control connection's read deadline ahead while
+// data still flows: the final reply may lag a long transfer, and an idle
+// deadline on the control connection must not fail a transfer that is
+// making progress (rclone #2912, jlaffaye/ftp PR #231). It moves the
+// deadline at most every Timeout/8 to keep the hot loop cheap.
+func (u *userPI) keepControlAlive(now time.Time, last *time.Time) {
+	if now.Sub(*last) > u.cfg.Timeout/8 {
+		*last = now
+		u.ctrl.SetReadDeadline(now.Add(u.cfg.Timeout))
+	}
+}

@@ -1,0 +1,69 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"os"
+	"syscall"
+
+	"ftpbench/internal/ftpaddr"
+	"ftpbench/results"
+)
+
+// ReplyError is a reply the user-PI did not expect, such as 425 or 550.
+type ReplyError struct {
+	Cmd  string // the command it answered, arguments included (never PASS's)
+	Code int
+	Text string
+}
+
+func (e *ReplyError) Error() string {
+	return fmt.Sprintf("%s: %d %s", e.Cmd, e.Code, e.Text)
+}
+
+// ErrTruncated reports a transfer that ended with fewer bytes than expected.
+var ErrTruncated = errors.New("transfer truncated")
+
+// ErrDesync reports a reply that answers an earlier command than the one the
+// user-PI sent last, such as a stale 226 read as the answer to PASV.
+var ErrDesync = errors.New("reply out of step with commands")
+
+// ErrReplyTooLong reports a reply longer than the user-PI accepts.
+var ErrReplyTooLong = errors.New("reply too long")
+
+// classify maps the error that ended a cycle to its outcome.
+func classify(ctx context.Context, err error) results.Outcome {
+	var re *ReplyError
+	var pe textproto.ProtocolError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return results.OK
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return results.Canceled
+	case errors.Is(err, ErrTruncated):
+		return results.Truncated
+	case errors.Is(err, ErrDesync):
+		return results.Desync
+	case errors.As(err, &re):
+		if re.Code == 425 {
+			return results.Refused
+		}
+		return results.ReplyError
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return results.Refused
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return results.Timeout
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return results.Reset
+	case errors.As(err, &pe), errors.Is(err, ftpaddr.ErrSyntax), errors.Is(err, ErrReplyTooLong):
+		return results.ProtocolError
+	}
+	return results.ProtocolError
+}

@@ -1,0 +1,256 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxReply caps the bytes of one reply (all its lines) so a server that
+// never ends a line cannot make the user-PI allocate without bound.
+const maxReply = 64 << 10
+
+// capReader fails once more than n bytes were read since the last reset.
+type capReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		return 0, ErrReplyTooLong
+	}
+	if len(p) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= n
+	return n, err
+}
+
+// replyReader reads FTP replies (RFC 959 §4.2: "NNN text", or "NNN-"
+// first line through "NNN " last line) with textproto, capping each reply's
+// size.
+type replyReader struct {
+	limit capReader
+	r     *textproto.Reader
+}
+
+func newReplyReader(r io.Reader) *replyReader {
+	rr := &replyReader{limit: capReader{r: r}}
+	rr.r = textproto.NewReader(bufio.NewReaderSize(&rr.limit, 4096))
+	return rr
+}
+
+// readReply reads one reply; multi-line text is joined with newlines.
+func (rr *replyReader) readReply() (int, string, error) {
+	rr.limit.n = maxReply
+	return rr.r.ReadResponse(0)
+}
+
+// userPI is one control connection and the user-DTP it drives: RFC 959's
+// user protocol interpreter. It is used by one goroutine at a time, except
+// for the data goroutine of a cycle, which touches only the dataSide and
+// the control connection's read deadline.
+type userPI struct {
+	id    int
+	cfg   *Config
+	clock Clock
+
+	ctrl   net.Conn
+	r      *replyReader
+	w      *textproto.Writer
+	local  netip.Addr // our end of the control connection
+	peer   netip.Addr // the server-PI's address: where data connections go
+	want   int64      // bytes expected per transfer, -1 if unknown
+	broken bool       // the control connection can no longer be trusted
+
+	buf []byte // data read buffer, reused across cycles
+}
+
+func newUserPI(id int, cfg *Config) *userPI {
+	return &userPI{id: id, cfg: cfg, clock: cfg.Clock, want: -1}
+}
+
+func (u *userPI) deadline() time.Time { return u.clock.Now().Add(u.cfg.Timeout) }
+
+// withTimeout derives a context that the Clock cancels after d, so dials
+// obey virtual time in a simulation.
+func withTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() { t.Stop(); cancel(context.Canceled) }
+}
+
+// connect dials the server-PI, reads the greeting, logs in and switches to
+// binary. It learns the transfer size with SIZE when the op is RETR.
+func (u *userPI) connect(ctx context.Context) error {
+	dctx, cancel := withTimeout(ctx, u.clock, u.cfg.Timeout)
+	c, err := u.cfg.Network.Dial(dctx, u.cfg.Target.Addr)
+	cancel()
+	if err != nil {
+		if cause := context.Cause(dctx); cause == context.DeadlineExceeded && ctx.Err() == nil {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
+		return fmt.Errorf("connect %s: %w", u.cfg.Target.Addr, err)
+	}
+	u.ctrl, u.broken = c, false
+	u.local, u.peer = addrOf(c.LocalAddr()), addrOf(c.RemoteAddr())
+	u.r = newReplyReader(c)
+	u.w = textproto.NewWriter(bufio.NewWriterSize(c, 512))
+	if err := u.login(); err != nil {
+		u.close()
+		return err
+	}
+	return nil
+}
+
+func (u *userPI) login() error {
+	code, text, err := u.reply("greeting")
+	for err == nil && code == 120 { // "service ready in nnn minutes": wait for the 220
+		code, text, err = u.reply("greeting")
+	}
+	if err != nil {
+		return err
+	}
+	if code != 220 {
+		return &ReplyError{Cmd: "greeting", Code: code, Text: text}
+	}
+	t := u.cfg.Target
+	if code, text, err = u.exchange("USER "+t.User, "USER "+t.User); err != nil {
+		return err
+	}
+	if code == 331 {
+		if code, text, err = u.exchange("PASS "+t.Password, "PASS ****"); err != nil {
+			return err
+		}
+	}
+	if code != 230 && code != 202 {
+		return &ReplyError{Cmd: "login as " + t.User, Code: code, Text: text}
+	}
+	if err := u.expect("TYPE I", 200); err != nil {
+		return err
+	}
+	u.want = u.cfg.Size
+	if u.cfg.Op == OpRETR {
+		u.want = -1
+		if u.cfg.Size > 0 {
+			u.want = u.cfg.Size
+		}
+		code, text, err := u.exchange("SIZE "+t.Path, "SIZE "+t.Path)
+		if err != nil {
+			return err
+		}
+		if code == 213 {
+			n, perr := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+			if perr != nil || n < 0 {
+				return fmt.Errorf("SIZE reply %q: %w", text, textproto.ProtocolError("not a size"))
+			}
+			u.want = n
+		}
+	}
+	return nil
+}
+
+// send writes one command line. shown is the line as hooks may see it
+// (PASS masked).
+func (u *userPI) send(line, shown string) error {
+	if err := u.ctrl.SetWriteDeadline(u.deadline()); err != nil {
+		return err
+	}
+	if err := u.w.PrintfLine("%s", line); err != nil {
+		u.broken = true
+		return fmt.Errorf("send %s: %w", shown, err)
+	}
+	if tr := u.cfg.Trace; tr != nil && tr.WroteCommand != nil {
+		tr.WroteCommand(u.id, shown)
+	}
+	return nil
+}
+
+// reply reads one (possibly multi-line) reply. Any failure to read a whole
+// reply leaves the control connection out of step, so it is marked broken.
+func (u *userPI) reply(what string) (int, string, error) {
+	if err := u.ctrl.SetReadDeadline(u.deadline()); err != nil {
+		u.broken = true
+		return 0, "", err
+	}
+	code, text, err := u.r.readReply()
+	if err != nil {
+		u.broken = true
+		return 0, "", fmt.Errorf("%s reply: %w", what, err)
+	}
+	if tr := u.cfg.Trace; tr != nil && tr.GotReply != nil {
+		tr.GotReply(u.id, code, text)
+	}
+	return code, text, nil
+}
+
+// exchange sends a command and reads its reply.
+func (u *userPI) exchange(line, shown string) (int, string, error) {
+	if err := u.send(line, shown); err != nil {
+		return 0, "", err
+	}
+	return u.reply(shown)
+}
+
+// expect sends a command and requires reply code want.
+func (u *userPI) expect(line string, want int) error {
+	code, text, err := u.exchange(line, line)
+	if err != nil {
+		return err
+	}
+	if code != want {
+		return u.unexpected(line, code, text)
+	}
+	return nil
+}
+
+// unexpected turns a reply that is not the one asked for into an error. A
+// transfer-completion reply where a set-up reply was due answers an earlier
+// command: the replies are out of step with the commands.
+func (u *userPI) unexpected(cmd string, code int, text string) error {
+	if code == 226 || code == 250 || code/100 == 1 {
+		u.broken = true
+		return fmt.Errorf("%s answered by %d %s: %w", cmd, code, text, ErrDesync)
+	}
+	return &ReplyError{Cmd: cmd, Code: code, Text: text}
+}
+
+// quit ends the session politely, then closes the control connection.
+func (u *userPI) quit() {
+	if u.ctrl == nil {
+		return
+	}
+	if !u.broken {
+		u.exchange("QUIT", "QUIT")
+	}
+	u.close()
+}
+
+func (u *userPI) close() {
+	if u.ctrl != nil {
+		u.ctrl.Close()
+		u.ctrl = nil
+	}
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
