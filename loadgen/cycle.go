@@ -90,9 +90,10 @@ func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Rec
 		Start: c.start, T: results.NoPhases, Want: u.want,
 	}
 	// Ctrl-C must not wait for a deadline: wake every blocked read at once.
+	ctrl := u.ctrl
 	stop := context.AfterFunc(ctx, func() {
 		c.abortData()
-		u.ctrl.SetDeadline(time.Unix(1, 0))
+		ctrl.SetDeadline(time.Unix(1, 0))
 	})
 	err := c.run(ctx)
 	stop()

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"ftpbench/loadgen"
+	"ftpbench/results"
+	"ftpbench/sim"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: ftpbench run [flags] [ftp://user:pass@host:port/path]\n\nWith no URL, runs against the in-process simulated server.\n\n")
+		fs.PrintDefaults()
+	}
+	modes := fs.StringP("mode", "m", "pasv,port", "data connection modes, comma-separated: pasv, port, epsv, eprt (cycles alternate)")
+	op := fs.String("op", "retr", "transfer: retr (download) or stor (upload)")
+	size := fs.String("size", "64KiB", "STOR payload; RETR file size in the simulation, or expected size when the server lacks SIZE")
+	users := fs.IntP("users", "c", 10, "concurrent user-PIs, each with its own control connection")
+	duration := fs.DurationP("duration", "d", 0, "stop starting cycles after this long (default 5s when -n is not given)")
+	cycles := fs.Int64P("cycles", "n", 0, "total cycles to run (0: bounded by -d only)")
+	think := fs.Duration("think", 0, "pause between a user-PI's cycles")
+	timeout := fs.Duration("timeout", 10*time.Second, "deadline of every read, write, dial and accept")
+	out := fs.StringP("out", "o", "results.jsonl", "results file (JSON Lines, one record per cycle)")
+	format := fs.String("format", "text", "summary format: text or json")
+	trustPASV := fs.Bool("trust-pasv-address", false, "connect to the address in the 227 reply instead of the control connection's peer")
+	simLatency := fs.Duration("sim-latency", 0, "simulation only: one-way latency of every link")
+	simBandwidth := fs.String("sim-bandwidth", "0", "simulation only: bytes per second per direction of every link (0: unlimited)")
+	if code, done := parseFlags(fs, args, stderr); done {
+		return code
+	}
+
+	cfg := loadgen.Config{Users: *users, Cycles: *cycles, Duration: *duration, Think: *think, Timeout: *timeout, TrustPASVAddress: *trustPASV}
+	bad := func(err error) int { return usageError(stderr, "run", err) }
+	var err error
+	if cfg.Modes, err = loadgen.ParseModes(*modes); err != nil {
+		return bad(fmt.Errorf("--mode: %w", err))
+	}
+	if cfg.Op, err = loadgen.ParseOp(*op); err != nil {
+		return bad(fmt.Errorf("--op: %w", err))
+	}
+	n, err := loadgen.ParseSize(*size)
+	if err != nil {
+		return bad(fmt.Errorf("--size: %w", err))
+	}
+	bw, err := loadgen.ParseSize(*simBandwidth)
+	if err != nil {
+		return bad(fmt.Errorf("--sim-bandwidth: %w", err))
+	}
+	switch {
+	case *users < 1:
+		return bad(fmt.Errorf("--users %d: need at least 1", *users))
+	case *cycles < 0 || *duration < 0 || *think < 0:
+		return bad(errors.New("--cycles, --duration and --think must not be negative"))
+	case *timeout <= 0:
+		return bad(fmt.Errorf("--timeout %v: must be positive", *timeout))
+	case *format != "text" && *format != "json":
+		return bad(fmt.Errorf("--format %q: want text or json", *format))
+	case fs.NArg() > 1:
+		return bad(fmt.Errorf("want at most one URL, have %d arguments", fs.NArg()))
+	case cfg.Op == loadgen.OpSTOR && n == 0:
+		return bad(errors.New("--size 0: stor needs a payload"))
+	}
+	if *cycles == 0 && *duration == 0 {
+		cfg.Duration = 5 * time.Second
+	}
+
+	where := "simulated server"
+	if fs.NArg() == 1 {
+		if fs.Changed("sim-latency") || fs.Changed("sim-bandwidth") {
+			return bad(errors.New("--sim-latency and --sim-bandwidth apply only to the simulation (no URL)"))
+		}
+		if cfg.Target, err = loadgen.ParseTarget(fs.Arg(0)); err != nil {
+			return bad(err)
+		}
+		cfg.Network = loadgen.TCP{}
+		if fs.Changed("size") || cfg.Op == loadgen.OpSTOR {
+			cfg.Size = n
+		}
+		where = cfg.Target.String()
+	} else {
+		tb, err := sim.StartTestbed(sim.TestbedConfig{
+			Net:    sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}},
+			Server: sim.ServerConfig{Anonymous: true, Timeout: *timeout},
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "ftpbench run: starting the simulation: %v\n", err)
+			return exitFailed
+		}
+		defer tb.Close()
+		cfg.Network = tb.Client
+		cfg.Size = n
+		cfg.Target = loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "ftpbench@", Path: fmt.Sprintf("/size/%d", n)}
+	}
+
+	f, err := os.Create(*out)
+	if err != nil {
+		return bad(fmt.Errorf("--out: %w", err))
+	}
+	bound := fmt.Sprintf("for %v", cfg.Duration)
+	if cfg.Cycles > 0 {
+		bound = fmt.Sprintf("%d cycles", cfg.Cycles)
+	}
+	fmt.Fprintf(stderr, "ftpbench: %d users, %s %s of %s, %s, against %s; records to %s\n",
+		cfg.Users, strings.Join(strings.Split(*modes, ","), "/"), cfg.Op, *size, bound, where, *out)
+
+	records, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		f.Close()
+		return bad(err)
+	}
+	sum := results.NewSummary()
+	enc := results.NewEncoder(f)
+	var writeErr error
+	for rec := range records {
+		sum.Add(&rec)
+		if writeErr == nil {
+			writeErr = enc.Encode(&rec)
+		}
+	}
+	if writeErr == nil {
+		writeErr = enc.Flush()
+	}
+	if err := f.Close(); writeErr == nil {
+		writeErr = err
+	}
+	code := writeSummary(stdout, stderr, sum, *format)
+	switch {
+	case writeErr != nil:
+		fmt.Fprintf(stderr, "ftpbench run: writing %s: %v\n", *out, writeErr)
+		return exitFailed
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "ftpbench run: interrupted; every record so far is in", *out)
+		return exitInterrupted
+	case sum.All().OK == 0:
+		fmt.Fprintln(stderr, "ftpbench run: no cycle succeeded")
+		return exitFailed
+	}
+	return code
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"ftpbench/loadgen"
+	"ftpbench/sim"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:2121", "address to listen on; loopback unless you name another address")
+	anonymous := fs.Bool("anonymous", true, "accept anonymous logins (user anonymous or ftp, any password)")
+	user := fs.String("user", "", "also accept this login, as user:password")
+	allowFXP := fs.Bool("allow-fxp", false, "allow PORT/EPRT to third-party addresses (server-to-server transfers)")
+	timeout := fs.Duration("timeout", 30*time.Second, "deadline of every read and write, and idle limit of a control connection")
+	maxSessions := fs.Int("max-sessions", 10000, "concurrent control connections before new ones get 421")
+	if code, done := parseFlags(fs, args, stderr); done {
+		return code
+	}
+	bad := func(err error) int { return usageError(stderr, "serve", err) }
+	if fs.NArg() > 0 {
+		return bad(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if *timeout <= 0 || *maxSessions < 1 {
+		return bad(errors.New("--timeout and --max-sessions must be positive"))
+	}
+	cfg := sim.ServerConfig{Anonymous: *anonymous, AllowFXP: *allowFXP, Timeout: *timeout, MaxSessions: *maxSessions}
+	if *user != "" {
+		name, pass, ok := strings.Cut(*user, ":")
+		if !ok || name == "" {
+			return bad(errors.New("--user: want name:password"))
+		}
+		cfg.Users = map[string]string{name: pass}
+	}
+	if !cfg.Anonymous && cfg.Users == nil {
+		return bad(errors.New("nobody could log in: give --user or keep --anonymous"))
+	}
+	ln, err := loadgen.TCP{}.Listen(ctx, *listen)
+	if err != nil {
+		return bad(fmt.Errorf("--listen: %w", err))
+	}
+	fmt.Fprintf(stderr, "ftpbench serve: simulated FTP server on %s (files: /size/N, NAME.bin with sizes like 64KiB.bin)\n", ln.Addr())
+	if err := sim.NewServer(cfg).Serve(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		fmt.Fprintf(stderr, "ftpbench serve: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}

@@ -1,0 +1,59 @@
+package loadgen_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"ftpbench/internal/ftptest"
+	"ftpbench/loadgen"
+	"ftpbench/results"
+)
+
+// TestAgainstRealServers runs the user-PI over real TCP against servers it
+// did not write: every mode and op, 10 users, 200 cycles each, exact byte
+// counts and not a single failed cycle.
+func TestAgainstRealServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real servers: skipped in -short mode")
+	}
+	const size = 100_000
+	for _, name := range []string{ftptest.Goftp, ftptest.Vsftpd} {
+		t.Run(name, func(t *testing.T) {
+			srv := ftptest.Start(t, name, ftptest.Options{Files: map[string]int64{"100k.bin": size}})
+			for _, op := range []loadgen.Op{loadgen.OpRETR, loadgen.OpSTOR} {
+				for _, mode := range []loadgen.Mode{loadgen.ModePASV, loadgen.ModePORT, loadgen.ModeEPSV, loadgen.ModeEPRT} {
+					t.Run(fmt.Sprintf("%s-%s", mode, op), func(t *testing.T) {
+						path := "/100k.bin"
+						if op == loadgen.OpSTOR {
+							path = srv.UploadPath("up.bin")
+						}
+						ch, err := loadgen.Run(t.Context(), loadgen.Config{
+							Network: loadgen.TCP{},
+							Target:  loadgen.Target{Addr: srv.Addr, User: srv.User, Password: srv.Password, Path: path},
+							Modes:   []loadgen.Mode{mode}, Op: op, Size: size,
+							Users: 10, Cycles: 200, Timeout: 10 * time.Second,
+						})
+						if err != nil {
+							t.Fatal(err)
+						}
+						recs := collect(t, ch)
+						if len(recs) != 200 {
+							t.Fatalf("%d records, want 200", len(recs))
+						}
+						for _, r := range recs {
+							if r.Outcome != results.OK || r.Bytes != size || r.Want != size {
+								t.Fatalf("seq %d user %d: %s %q, %d of %d bytes", r.Seq, r.User, r.Outcome, r.Err, r.Bytes, r.Want)
+							}
+							for _, p := range []results.Phase{results.SetupSent, results.SetupReply, results.DataOpen, results.CmdSent, results.Prelim, results.EOF, results.Final, results.Done} {
+								if !r.T.Has(p) {
+									t.Fatalf("seq %d never reached %s", r.Seq, p)
+								}
+							}
+						}
+					})
+				}
+			}
+		})
+	}
+}
