@@ -128,7 +128,7 @@ func (c *cycle) run(ctx context.Context) error {
 	if u.cfg.Op == OpSTOR {
 		verb = "STOR"
 	}
-	cmd := verb + " " + u.cfg.Target.Path
+	cmd := verb + " " + u.path(c.rec.Seq)
 	if err := u.send(cmd, cmd); err != nil {
 		return err
 	}

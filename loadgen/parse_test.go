@@ -78,3 +78,16 @@ func TestParseTarget(t *testing.T) {
 		t.Errorf("Target.String() = %q, want the password removed", s)
 	}
 }
+
+func TestExpandPath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/f.bin", "/f.bin"},
+		{"/upload/u{user}-{seq}.bin", "/upload/u3-42.bin"},
+		{"/{seq}/{seq}", "/42/42"},
+		{"/{other}", "/{other}"},
+	} {
+		if got := expandPath(tc.in, 3, 42); got != tc.want {
+			t.Errorf("expandPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func TestAgainstRealServers(t *testing.T) {
 					t.Run(fmt.Sprintf("%s-%s", mode, op), func(t *testing.T) {
 						path := "/100k.bin"
 						if op == loadgen.OpSTOR {
-							path = srv.UploadPath("up.bin")
+							path = srv.UploadPath("up-{user}.bin")
 						}
 						ch, err := loadgen.Run(t.Context(), loadgen.Config{
 							Network: loadgen.TCP{},

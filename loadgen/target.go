@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // Target is where a run sends its cycles: a server address, a login and the
@@ -13,7 +14,19 @@ type Target struct {
 	Addr     string // host:port of the server-PI
 	User     string
 	Password string
-	Path     string // file to RETR, or the name to STOR
+	// Path is the file to RETR or the name to STOR. "{user}" in it is
+	// replaced by the user-PI's number and "{seq}" by the cycle's, so
+	// concurrent uploads need not share one file (servers that delete
+	// before writing, like goftp, fail such STORs with 450).
+	Path string
+}
+
+// expandPath fills in the {user} and {seq} placeholders of a Target path.
+func expandPath(path string, user int, seq int64) string {
+	if !strings.Contains(path, "{") {
+		return path
+	}
+	return strings.NewReplacer("{user}", strconv.Itoa(user), "{seq}", strconv.FormatInt(seq, 10)).Replace(path)
 }
 
 // String prints the target as a URL with the password removed, so it can

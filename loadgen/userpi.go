@@ -144,7 +144,8 @@ func (u *userPI) login() error {
 		if u.cfg.Size > 0 {
 			u.want = u.cfg.Size
 		}
-		code, text, err := u.exchange("SIZE "+t.Path, "SIZE "+t.Path)
+		path := u.path(0)
+		code, text, err := u.exchange("SIZE "+path, "SIZE "+path)
 		if err != nil {
 			return err
 		}
@@ -158,6 +159,9 @@ func (u *userPI) login() error {
 	}
 	return nil
 }
+
+// path is the target path for cycle seq of this user-PI.
+func (u *userPI) path(seq int64) string { return expandPath(u.cfg.Target.Path, u.id, seq) }
 
 // send writes one command line. shown is the line as hooks may see it
 // (PASS masked).
