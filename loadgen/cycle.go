@@ -112,7 +112,7 @@ func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Rec
 func (c *cycle) run(ctx context.Context) error {
 	u := c.u
 	var dataReady <-chan dataResult // PORT/EPRT: the accepted connection
-	if c.mode.passive() {
+	if c.mode.Passive() {
 		if err := c.setupPassive(ctx); err != nil {
 			return err
 		}

@@ -18,8 +18,8 @@ const (
 
 var allModes = []Mode{ModePASV, ModePORT, ModeEPSV, ModeEPRT}
 
-// passive reports whether the user-DTP dials (rather than listens) in m.
-func (m Mode) passive() bool { return m == ModePASV || m == ModeEPSV }
+// Passive reports whether the user-DTP dials (rather than listens) in m.
+func (m Mode) Passive() bool { return m == ModePASV || m == ModeEPSV }
 
 // ParseModes parses a comma-separated list such as "pasv,port".
 func ParseModes(s string) ([]Mode, error) {

@@ -38,10 +38,10 @@ type Config struct {
 	Clock   Clock   // default WallClock
 	Target  Target  // required: server address, login, file
 
-	Modes []Mode        // cycles alternate among these by seq; default pasv
-	Op    Op            // default retr
-	Size  int64         // STOR payload; RETR expected size when SIZE fails
-	Users int           // concurrent user-PIs (closed model); default 1
+	Modes []Mode // cycles alternate among these by seq; default pasv
+	Op    Op     // default retr
+	Size  int64  // STOR payload; RETR expected size when SIZE fails
+	Users int    // concurrent user-PIs (closed model); default 1
 	// Cycles bounds the total number of cycles; 0 means no bound.
 	Cycles int64
 	// Duration bounds the time new cycles may start; cycles already
