@@ -1,0 +1,44 @@
+package loadgen_test
+
+import (
+	"testing"
+	"time"
+
+	"ftpbench/loadgen"
+	"ftpbench/results"
+	"ftpbench/sim"
+)
+
+// BenchmarkSimCycles measures full transfer cycles per second against the
+// simulated server on the in-memory network, in real time: the ceiling of
+// `ftpbench run` with no URL on this machine, and the cost per cycle of
+// user-PI, server and network together.
+func BenchmarkSimCycles(b *testing.B) {
+	for _, mode := range []loadgen.Mode{loadgen.ModePASV, loadgen.ModePORT} {
+		b.Run(string(mode), func(b *testing.B) {
+			tb, err := sim.StartTestbed(sim.TestbedConfig{Server: sim.ServerConfig{Anonymous: true}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tb.Close()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			ch, err := loadgen.Run(b.Context(), loadgen.Config{
+				Network: tb.Client, Target: loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "x", Path: "/size/1024"},
+				Modes: []loadgen.Mode{mode}, Users: 8, Cycles: int64(b.N), Timeout: 10 * time.Second,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for r := range ch {
+				if r.Outcome != results.OK {
+					b.Fatalf("seq %d: %s %s", r.Seq, r.Outcome, r.Err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "cycles/s")
+		})
+	}
+}
