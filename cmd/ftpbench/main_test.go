@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ftpbench/internal/ftptest"
 )
 
 func ftpbench(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
@@ -216,5 +218,41 @@ func TestServeThenRunOverTCP(t *testing.T) {
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("serve exit %d after cancel", code)
+	}
+}
+
+// TestRunAgainstVsftpd is the Core issue's acceptance run: 2000 cycles
+// alternating PASV and PORT with 20 users against a local vsftpd, every one
+// ok, one line each, and `report` agreeing with `run`.
+func TestRunAgainstVsftpd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real servers: skipped in -short mode")
+	}
+	srv := ftptest.StartVsftpd(t, ftptest.Options{Files: map[string]int64{"file.bin": 30000}})
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	url := "ftp://" + srv.User + ":" + srv.Password + "@" + srv.Addr + "/file.bin"
+	code, stdout, stderr := ftpbench(t, t.Context(), "run", "-m", "pasv,port", "-c", "20", "-n", "2000", "--format", "json", "-o", out, url)
+	if code != exitOK {
+		t.Fatalf("run exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var run, rep summaryJSON
+	if err := json.Unmarshal([]byte(stdout), &run); err != nil {
+		t.Fatal(err)
+	}
+	if run.All.Cycles != 2000 || run.All.OK != 2000 || run.All.Bytes != 2000*30000 {
+		t.Fatalf("summary %+v: want 2000 ok cycles of 30000 bytes", run.All)
+	}
+	if n := countLines(t, out); n != 2000 {
+		t.Fatalf("%d lines, want 2000", n)
+	}
+	code, stdout, stderr = ftpbench(t, t.Context(), "report", "--format", "json", out)
+	if code != exitOK {
+		t.Fatalf("report exit %d: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.All != run.All {
+		t.Fatalf("report %+v != run %+v", rep.All, run.All)
 	}
 }
