@@ -51,4 +51,3 @@ func (tb *Testbed) Close() error {
 	tb.wg.Wait()
 	return nil
 }
-
