@@ -11,18 +11,9 @@ import (
 	"time"
 
 	"ftpbench/internal/ftpaddr"
+	"ftpbench/internal/synth"
 	"ftpbench/results"
 )
-
-// payload is what STOR sends: a fixed pattern, shared read-only by every
-// user-DTP so uploads allocate nothing per cycle.
-var payload = func() []byte {
-	b := make([]byte, 64<<10)
-	for i := range b {
-		b[i] = byte(i*7 + i>>8)
-	}
-	return b
-}()
 
 // cycle is one transfer in progress: the record it fills and the data
 // connection the user-DTP holds, which the control side may have to abort.
@@ -361,7 +352,8 @@ func (c *cycle) store(dc net.Conn) dataResult {
 	var n int64
 	ext := u.clock.Now()
 	for n < u.cfg.Size {
-		chunk := payload[:min(int64(len(payload)), u.cfg.Size-n)]
+		// The synthetic content, shared read-only: uploads allocate nothing.
+		chunk := synth.At(n, int(min(u.cfg.Size-n, synth.Chunk)))
 		now := u.clock.Now()
 		if err := dc.SetWriteDeadline(now.Add(u.cfg.Timeout)); err != nil {
 			return dataResult{n, err}
