@@ -27,6 +27,11 @@ type cycle struct {
 	data    net.Conn
 	ln      net.Listener
 	aborted bool
+
+	// accepted fires when the user-DTP's listener (PORT/EPRT) has its
+	// connection or gave up, with acceptErr saying which.
+	accepted  Signal
+	acceptErr error
 }
 
 // mark stamps phase p with the current time. The user-PI and the user-DTP
@@ -89,6 +94,11 @@ func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Rec
 	err := c.run(ctx)
 	stop()
 	c.abortData()
+	if c.accepted != nil {
+		// The listener is closed: the user-DTP's accept ends now, and must
+		// end before the record leaves.
+		c.accepted.Wait(time.Time{})
+	}
 	c.mark(results.Done)
 	c.rec.Outcome = classify(ctx, err)
 	if err != nil {
@@ -102,17 +112,12 @@ func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Rec
 
 func (c *cycle) run(ctx context.Context) error {
 	u := c.u
-	var dataReady <-chan dataResult // PORT/EPRT: the accepted connection
+	setup := c.setupActive
 	if c.mode.Passive() {
-		if err := c.setupPassive(ctx); err != nil {
-			return err
-		}
-	} else {
-		ready, err := c.setupActive()
-		if err != nil {
-			return err
-		}
-		dataReady = ready
+		setup = func() error { return c.setupPassive(ctx) }
+	}
+	if err := setup(); err != nil {
+		return err
 	}
 
 	verb := "RETR"
@@ -125,8 +130,12 @@ func (c *cycle) run(ctx context.Context) error {
 	}
 	c.mark(results.CmdSent)
 
-	done := make(chan dataResult, 1)
-	u.clock.Go(func() { done <- c.transferData(dataReady) })
+	var d dataResult
+	dataDone := u.clock.NewSignal()
+	u.clock.Go(func() {
+		d = c.transferData()
+		dataDone.Fire()
+	})
 
 	code, text, err := u.reply(verb)
 	if err == nil && code/100 == 1 {
@@ -135,7 +144,7 @@ func (c *cycle) run(ctx context.Context) error {
 	}
 	if err != nil {
 		c.abortData()
-		<-done
+		dataDone.Wait(time.Time{})
 		return err
 	}
 	c.mark(results.Final)
@@ -143,12 +152,12 @@ func (c *cycle) run(ctx context.Context) error {
 	if code/100 != 2 {
 		// No transfer is coming (or it failed): don't wait on the data side.
 		c.abortData()
-		<-done
+		dataDone.Wait(time.Time{})
 		return &ReplyError{Cmd: cmd, Code: code, Text: text}
 	}
 	// Strict §5.2 ending: a final reply may come before the data EOF; keep
 	// reading to EOF, bounded by the data side's own deadlines.
-	d := <-done
+	dataDone.Wait(time.Time{})
 	c.rec.Bytes = d.n
 	if d.err != nil {
 		return d.err
@@ -213,11 +222,11 @@ func (c *cycle) setupPassive(ctx context.Context) error {
 // user-DTP must be listening before the command that makes the server
 // connect, and some servers (pyftpdlib) connect as soon as they read PORT,
 // before replying, so accepting starts before PORT is sent.
-func (c *cycle) setupActive() (<-chan dataResult, error) {
+func (c *cycle) setupActive() error {
 	u := c.u
 	ln, err := u.cfg.Network.Listen(context.Background(), netip.AddrPortFrom(u.local, 0).String())
 	if err != nil {
-		return nil, fmt.Errorf("user-DTP listen on %s: %w", u.local, err)
+		return fmt.Errorf("user-DTP listen on %s: %w", u.local, err)
 	}
 	c.mu.Lock()
 	c.ln = ln
@@ -229,18 +238,19 @@ func (c *cycle) setupActive() (<-chan dataResult, error) {
 	}
 	listenAddr := netip.AddrPortFrom(ap, port)
 
-	ready := make(chan dataResult, 1)
+	c.accepted = u.clock.NewSignal()
 	timer := u.clock.AfterFunc(u.cfg.Timeout, func() { ln.Close() })
 	u.clock.Go(func() {
-		defer timer.Stop()
-		ready <- dataResult{err: c.accept(ln)}
+		c.acceptErr = c.accept(ln)
+		timer.Stop()
+		c.accepted.Fire()
 	})
 
 	var line string
 	if c.mode == ModePORT {
 		arg, err := ftpaddr.FormatHostPort(listenAddr)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		line = "PORT " + arg
 	} else {
@@ -249,13 +259,13 @@ func (c *cycle) setupActive() (<-chan dataResult, error) {
 	c.mark(results.SetupSent)
 	code, text, err := u.exchange(line, line)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.mark(results.SetupReply)
 	if code != 200 {
-		return nil, u.unexpected(line, code, text)
+		return u.unexpected(line, code, text)
 	}
-	return ready, nil
+	return nil
 }
 
 // accept waits for the server-DTP's connection. Only the server-PI's host
@@ -294,10 +304,10 @@ func (timeoutError) Temporary() bool { return true }
 
 // transferData is the user-DTP's side of a cycle: wait for the data
 // connection if the server opens it, then move the bytes.
-func (c *cycle) transferData(ready <-chan dataResult) dataResult {
-	if ready != nil {
-		if r := <-ready; r.err != nil {
-			return r
+func (c *cycle) transferData() dataResult {
+	if c.accepted != nil {
+		if c.accepted.Wait(time.Time{}); c.acceptErr != nil {
+			return dataResult{err: c.acceptErr}
 		}
 	}
 	c.mu.Lock()

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -43,27 +44,42 @@ func (t TCP) Listen(ctx context.Context, addr string) (net.Listener, error) {
 // String names the network the way a user would.
 func (TCP) String() string { return "tcp" }
 
-// Timer is a one-shot timer from a Clock.
+// Timer is a pending call from Clock.AfterFunc.
 type Timer interface {
-	// C delivers the time once the timer fires.
-	C() <-chan time.Time
-	// Stop prevents the timer from firing; it reports whether it stopped
-	// the timer before it fired.
+	// Stop prevents the call; it reports whether it stopped it before
+	// the call started.
 	Stop() bool
 }
 
-// Clock is where the user-PI and the simulated server take all their time
-// and start all their goroutines. Over real TCP it is WallClock; a
-// simulation may inject a virtual-time scheduler so that a run is
-// reproducible from its seed. Code that takes a Clock must not call
-// time.Now, time.Sleep, time.After or start goroutines with `go`.
+// Signal is a one-shot broadcast wake-up: once fired it stays fired, like
+// a closed channel. It is how participants block on one another in a way
+// the Clock can see, so that a virtual-time scheduler knows when everyone
+// is blocked and time may advance.
+type Signal interface {
+	// Fire wakes every waiter, present and future. It may be called from
+	// any goroutine, more than once.
+	Fire()
+	// Wait blocks until the signal fires or the clock reaches deadline (a
+	// zero deadline: no limit). It reports whether the signal fired.
+	Wait(deadline time.Time) bool
+}
+
+// Clock is where the user-PI and the simulated server take all their time,
+// start all their goroutines ("participants") and block on one another.
+// Over real TCP it is WallClock; the simulation may inject a virtual-time
+// scheduler (sim.VirtualClock) that runs one participant at a time in an
+// order drawn from a seed, so that a run is reproducible. Code that takes
+// a Clock must not call time.Now, time.Sleep or time.After, start
+// goroutines with `go`, or block on channels or WaitGroups shared with
+// other participants: it uses Signal, Group and Sleep instead.
 type Clock interface {
 	Now() time.Time
-	NewTimer(d time.Duration) Timer
-	// AfterFunc calls f in its own goroutine after d, unless stopped.
+	// AfterFunc calls f as a new participant after d, unless stopped.
 	AfterFunc(d time.Duration, f func()) Timer
-	// Go runs f concurrently.
+	// Go runs f as a new participant.
 	Go(f func())
+	// NewSignal returns an unfired Signal.
+	NewSignal() Signal
 }
 
 // WallClock is the real clock with plain goroutines. Inside a
@@ -72,36 +88,99 @@ type WallClock struct{}
 
 var _ Clock = WallClock{}
 
-type wallTimer struct{ t *time.Timer }
-
-func (w wallTimer) C() <-chan time.Time { return w.t.C }
-func (w wallTimer) Stop() bool          { return w.t.Stop() }
-
 // Now returns time.Now().
 func (WallClock) Now() time.Time { return time.Now() }
 
-// NewTimer returns a time.Timer.
-func (WallClock) NewTimer(d time.Duration) Timer { return wallTimer{time.NewTimer(d)} }
-
 // AfterFunc wraps time.AfterFunc.
-func (WallClock) AfterFunc(d time.Duration, f func()) Timer {
-	return wallTimer{time.AfterFunc(d, f)}
-}
+func (WallClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // Go starts f in a new goroutine.
 func (WallClock) Go(f func()) { go f() }
 
-// Sleep waits d on c, or until ctx is done, and returns ctx's error then.
-func Sleep(ctx context.Context, c Clock, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+// NewSignal returns a Signal made of a channel that Fire closes.
+func (WallClock) NewSignal() Signal { return &wallSignal{ch: make(chan struct{})} }
+
+type wallSignal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (s *wallSignal) Fire() { s.once.Do(func() { close(s.ch) }) }
+
+func (s *wallSignal) Wait(deadline time.Time) bool {
+	if deadline.IsZero() {
+		<-s.ch
+		return true
 	}
-	t := c.NewTimer(d)
+	select {
+	case <-s.ch:
+		return true
+	default:
+	}
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
-	case <-t.C():
-		return nil
-	case <-ctx.Done():
+	case <-s.ch:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// Sleep waits d on c, or until ctx is done, and returns ctx's error then.
+func Sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if d <= 0 || ctx.Err() != nil {
 		return ctx.Err()
+	}
+	sig := c.NewSignal()
+	stop := context.AfterFunc(ctx, sig.Fire)
+	sig.Wait(c.Now().Add(d))
+	stop()
+	return ctx.Err()
+}
+
+// Group waits for a set of participants to finish, like sync.WaitGroup,
+// but blocks through a Signal so a Clock's scheduler sees the wait.
+type Group struct {
+	clock Clock
+	mu    sync.Mutex
+	n     int
+	done  Signal // fired when n drops to 0; nil while nobody waits
+}
+
+// NewGroup returns an empty Group on c.
+func NewGroup(c Clock) *Group { return &Group{clock: c} }
+
+// Add adds delta participants to wait for.
+func (g *Group) Add(delta int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n += delta
+	if g.n < 0 {
+		panic("loadgen: negative Group counter")
+	}
+	if g.n == 0 && g.done != nil {
+		g.done.Fire()
+		g.done = nil
+	}
+}
+
+// Done marks one participant finished.
+func (g *Group) Done() { g.Add(-1) }
+
+// Wait blocks until the count is zero.
+func (g *Group) Wait() {
+	for {
+		g.mu.Lock()
+		if g.n == 0 {
+			g.mu.Unlock()
+			return
+		}
+		if g.done == nil {
+			g.done = g.clock.NewSignal()
+		}
+		s := g.done
+		g.mu.Unlock()
+		s.Wait(time.Time{})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,7 +107,7 @@ func Run(ctx context.Context, cfg Config) (<-chan results.Record, error) {
 		t := cfg.Clock.AfterFunc(cfg.Duration, func() { r.expired.Store(true) })
 		r.stopTimer = t
 	}
-	var wg sync.WaitGroup
+	wg := NewGroup(cfg.Clock)
 	wg.Add(cfg.Users)
 	for i := range cfg.Users {
 		u := newUserPI(i, r.cfg)

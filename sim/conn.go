@@ -203,39 +203,30 @@ func (s *npStream) sendRST(at time.Time) {
 type npPipe struct {
 	mu     sync.Mutex
 	clock  loadgen.Clock
-	window int64         // Config.Buffer
-	wake   chan struct{} // nil while nobody waits
-	s      [2]npStream   // s[i] is written by c[i]
-	c      [2]Conn       // c[0] dialled, c[1] accepted
+	window int64          // Config.Buffer
+	wake   loadgen.Signal // nil while nobody waits
+	s      [2]npStream    // s[i] is written by c[i]
+	c      [2]Conn        // c[0] dialled, c[1] accepted
 }
 
 // broadcast wakes every waiter so that it re-examines the state.
 func (p *npPipe) broadcast() {
 	if p.wake != nil {
-		close(p.wake)
+		p.wake.Fire()
 		p.wake = nil
 	}
 }
 
 // wait releases p.mu, blocks until the state changes or until the instant
-// at (if not zero; now is the caller's reading of the clock), and takes
-// p.mu again. Channels are made only when somebody actually waits.
-func (p *npPipe) wait(now, at time.Time) {
+// at (if not zero), and takes p.mu again. Signals are made only when
+// somebody actually waits.
+func (p *npPipe) wait(at time.Time) {
 	if p.wake == nil {
-		p.wake = make(chan struct{})
+		p.wake = p.clock.NewSignal()
 	}
-	ch := p.wake
+	sig := p.wake
 	p.mu.Unlock()
-	if at.IsZero() {
-		<-ch
-	} else {
-		t := p.clock.NewTimer(at.Sub(now))
-		select {
-		case <-ch:
-		case <-t.C():
-		}
-		t.Stop()
-	}
+	sig.Wait(at)
 	p.mu.Lock()
 }
 
@@ -352,7 +343,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			at = npEarliest(at, in.rstAt)
 		}
 		at = npEarliest(at, c.rdDL)
-		p.wait(now, at)
+		p.wait(at)
 	}
 }
 
@@ -420,7 +411,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			at = in.rstAt
 		}
 		at = npEarliest(at, c.wrDL)
-		p.wait(now, at)
+		p.wait(at)
 	}
 }
 

@@ -532,7 +532,7 @@ type Listener struct {
 	addr *net.TCPAddr
 
 	mu     sync.Mutex
-	wake   chan struct{} // closed and replaced on change; nil while nobody waits
+	wake   loadgen.Signal // fired and replaced on change; nil while nobody waits
 	queue  []*Conn
 	closed bool
 	dl     time.Time
@@ -542,7 +542,7 @@ var _ net.Listener = (*Listener)(nil)
 
 func (l *Listener) broadcast() {
 	if l.wake != nil {
-		close(l.wake)
+		l.wake.Fire()
 		l.wake = nil
 	}
 }
@@ -570,28 +570,16 @@ func (l *Listener) Accept() (net.Conn, error) {
 			l.mu.Unlock()
 			return c, nil
 		}
-		var now time.Time
-		if !l.dl.IsZero() {
-			if now = clock.Now(); !now.Before(l.dl) {
-				l.mu.Unlock()
-				return nil, l.opErr(os.ErrDeadlineExceeded)
-			}
+		if !l.dl.IsZero() && !clock.Now().Before(l.dl) {
+			l.mu.Unlock()
+			return nil, l.opErr(os.ErrDeadlineExceeded)
 		}
 		if l.wake == nil {
-			l.wake = make(chan struct{})
+			l.wake = clock.NewSignal()
 		}
-		ch, dl := l.wake, l.dl
+		sig, dl := l.wake, l.dl
 		l.mu.Unlock()
-		if dl.IsZero() {
-			<-ch
-		} else {
-			t := clock.NewTimer(dl.Sub(now))
-			select {
-			case <-ch:
-			case <-t.C():
-			}
-			t.Stop()
-		}
+		sig.Wait(dl)
 		l.mu.Lock()
 	}
 }

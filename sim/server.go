@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -164,7 +163,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(sctx, func() { ln.Close() })
 	defer stop()
 
-	var wg sync.WaitGroup
+	wg := loadgen.NewGroup(s.clock)
 	var err error
 	var delay time.Duration
 	for {
