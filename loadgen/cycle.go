@@ -20,6 +20,7 @@ import (
 type cycle struct {
 	u     *userPI
 	mode  Mode
+	rules rules // of the run's Policy
 	start time.Time
 	rec   results.Record
 
@@ -80,7 +81,7 @@ type dataResult struct {
 // runCycle performs one full cycle and returns its record, whatever
 // happened.
 func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Record {
-	c := &cycle{u: u, mode: mode, start: u.clock.Now()}
+	c := &cycle{u: u, mode: mode, rules: policyRules[u.cfg.Policy], start: u.clock.Now()}
 	c.rec = results.Record{
 		Seq: seq, User: u.id, Mode: string(mode), Op: string(u.cfg.Op),
 		Start: c.start, T: results.NoPhases, Want: u.want,
@@ -138,32 +139,60 @@ func (c *cycle) run(ctx context.Context) error {
 	})
 
 	code, text, err := u.reply(verb)
+	final := true // the reply in hand is the transfer's final one
 	if err == nil && code/100 == 1 {
 		c.mark(results.Prelim)
-		code, text, err = u.reply(verb)
+		final = false
+		if c.rules.final == finalWithData {
+			code, text, err = u.reply(verb)
+			final = true
+		}
 	}
 	if err != nil {
 		c.abortData()
 		dataDone.Wait(time.Time{})
 		return err
 	}
-	c.mark(results.Final)
-	c.rec.Code = code
-	if code/100 != 2 {
-		// No transfer is coming (or it failed): don't wait on the data side.
-		c.abortData()
-		dataDone.Wait(time.Time{})
-		return &ReplyError{Cmd: cmd, Code: code, Text: text}
+	closedByUs := false
+	if final {
+		if err := c.gotFinal(cmd, code, text); err != nil {
+			// No transfer is coming (or it failed): don't wait on the data side.
+			c.abortData()
+			dataDone.Wait(time.Time{})
+			return err
+		}
+		if c.rules.closeOnFinal {
+			c.abortData()
+			closedByUs = true
+		}
 	}
-	// Strict §5.2 ending: a final reply may come before the data EOF; keep
-	// reading to EOF, bounded by the data side's own deadlines.
+	// Otherwise a final reply may come before the data EOF: keep reading
+	// to EOF, bounded by the data side's own deadlines.
 	dataDone.Wait(time.Time{})
 	c.rec.Bytes = d.n
-	if d.err != nil {
+	if d.err != nil && !closedByUs {
 		return d.err
+	}
+	if !final && c.rules.final == finalAfterData {
+		if code, text, err = u.reply(verb); err != nil {
+			return err
+		}
+		if err := c.gotFinal(cmd, code, text); err != nil {
+			return err
+		}
 	}
 	if u.want >= 0 && d.n < u.want {
 		return fmt.Errorf("%s: %d of %d bytes: %w", cmd, d.n, u.want, ErrTruncated)
+	}
+	return nil
+}
+
+// gotFinal records the transfer's final reply and fails on anything but 2xx.
+func (c *cycle) gotFinal(cmd string, code int, text string) error {
+	c.mark(results.Final)
+	c.rec.Code = code
+	if code/100 != 2 {
+		return &ReplyError{Cmd: cmd, Code: code, Text: text}
 	}
 	return nil
 }
@@ -346,7 +375,9 @@ func (c *cycle) retrieve(dc net.Conn) dataResult {
 		}
 		if err == io.EOF {
 			c.mark(results.EOF)
-			dc.Close()
+			if c.rules.closeOnEOF {
+				dc.Close()
+			}
 			return dataResult{n, nil}
 		}
 		if err != nil {

@@ -47,6 +47,7 @@ type Config struct {
 	// running then finish (bounded by Timeout). 0 means no bound.
 	Duration time.Duration
 	Think    time.Duration // pause between a user-PI's cycles
+	Policy   Policy        // how a transfer ends; default strict
 	Timeout  time.Duration // deadline of every read, write, dial and accept; default 10s
 
 	// TrustPASVAddress makes PASV connect to the address in the 227 reply
@@ -73,6 +74,12 @@ func (c *Config) validate() error {
 	}
 	if c.Op == "" {
 		c.Op = OpRETR
+	}
+	if c.Policy == "" {
+		c.Policy = PolicyStrict
+	}
+	if _, ok := policyRules[c.Policy]; !ok {
+		return fmt.Errorf("loadgen: unknown policy %q", c.Policy)
 	}
 	if c.Users == 0 {
 		c.Users = 1

@@ -60,8 +60,9 @@ func (l *npLinkDir) reserve(now time.Time, n int) time.Time {
 // computed lazily from the clock when the reader looks, so no goroutine or
 // timer runs per byte or per write.
 type npStream struct {
-	lat  time.Duration // one-way propagation delay
-	link *npLinkDir    // nil: unlimited bandwidth
+	lat    time.Duration        // one-way propagation delay
+	link   *npLinkDir           // nil: unlimited bandwidth
+	jitter func() time.Duration // nil: none
 
 	buf []byte // buf[off:] holds the bytes [read, written)
 	off int
@@ -94,18 +95,26 @@ func (s *npStream) push(now time.Time, p []byte) {
 	s.buf = append(s.buf, p...)
 	start := s.written
 	s.written += int64(len(p))
-	if s.lat <= 0 && s.link == nil {
+	if s.lat <= 0 && s.link == nil && s.jitter == nil {
 		s.delivered = s.written
 		return
 	}
 	if s.link == nil {
-		s.addSeg(s.written, now.Add(s.lat))
+		s.addSeg(s.written, now.Add(s.delay()))
 		return
 	}
 	for off := 0; off < len(p); off += npSegSize {
 		n := min(npSegSize, len(p)-off)
-		s.addSeg(start+int64(off+n), s.link.reserve(now, n).Add(s.lat))
+		s.addSeg(start+int64(off+n), s.link.reserve(now, n).Add(s.delay()))
 	}
+}
+
+// delay is the one-way delay of the next run of bytes: latency plus jitter.
+func (s *npStream) delay() time.Duration {
+	if s.jitter == nil {
+		return s.lat
+	}
+	return s.lat + s.jitter()
 }
 
 // addSeg records that bytes up to end arrive at at. Arrivals never go
@@ -181,7 +190,7 @@ func (s *npStream) sendFIN(now time.Time) {
 		return
 	}
 	s.fin = true
-	s.finAt = now.Add(s.lat)
+	s.finAt = now.Add(s.delay())
 	if s.finAt.Before(s.last) {
 		s.finAt = s.last
 	}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -20,6 +21,10 @@ import (
 type Link struct {
 	Latency   time.Duration // one-way propagation delay
 	Bandwidth int64         // bytes per second per direction; 0 = unlimited
+	// Jitter adds to each run of bytes (and each FIN) a delay drawn
+	// uniformly from [0, Jitter) by the network's seeded generator. TCP
+	// still delivers in order: a run never overtakes the one before it.
+	Jitter time.Duration
 }
 
 // Config configures a Network. The zero value is usable.
@@ -46,6 +51,13 @@ type Config struct {
 	// exhaust the ephemeral ports as it does on real hosts. Default 0:
 	// Close frees the port at once.
 	TimeWait time.Duration
+	// PortLinks gives connections with either end on one of these ports
+	// their own link, e.g. {21: control}: with the default Link for data
+	// connections, "data path slower than control path" is one setting.
+	// The remote port is looked up first.
+	PortLinks map[int]Link
+	// Seed seeds the jitter generator.
+	Seed uint64
 }
 
 // Network is an in-memory TCP/IP network of named hosts ("netpipe"). Its
@@ -61,10 +73,17 @@ type Network struct {
 	next   uint32 // host number of the next automatic address, 127.0.0.0 + next
 	links  map[npPair]Link
 	dirs   map[npPair]*npLinkDir
+
+	jitterMu sync.Mutex
+	jitter   *rand.Rand
 }
 
-// npPair is an ordered pair of hosts: one direction of their link.
-type npPair struct{ from, to *Host }
+// npPair is an ordered pair of hosts: one direction of their link, for
+// the connections of one PortLinks port (0: every other connection).
+type npPair struct {
+	from, to *Host
+	port     int
+}
 
 // NewNetwork returns an empty network; hosts appear on first use.
 func NewNetwork(cfg Config) *Network {
@@ -89,6 +108,7 @@ func NewNetwork(cfg Config) *Network {
 		next:   1,
 		links:  make(map[npPair]Link),
 		dirs:   make(map[npPair]*npLinkDir),
+		jitter: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x6a09e667f3bcc908)),
 	}
 }
 
@@ -147,32 +167,45 @@ func (n *Network) SetLink(a, b string, l Link) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	ha, hb := n.hostLocked(a), n.hostLocked(b)
-	for _, k := range []npPair{{ha, hb}, {hb, ha}} {
+	for _, k := range []npPair{{ha, hb, 0}, {hb, ha, 0}} {
 		n.links[k] = l
 		delete(n.dirs, k)
 	}
 }
 
-// link returns the one-way latency from one host to another and, for a
-// bandwidth-limited link, the shared serialisation state of that direction.
-func (n *Network) link(from, to *Host) (time.Duration, *npLinkDir) {
+// stream returns a new stream from one host to another, for a connection
+// between ports fromPort and toPort, with the latency, jitter and (for a
+// bandwidth-limited link) the shared serialisation state of its link.
+func (n *Network) stream(from, to *Host, fromPort, toPort uint16) npStream {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	k := npPair{from, to}
+	k := npPair{from, to, 0}
 	l, ok := n.links[k]
 	if !ok {
 		l = n.cfg.Link
 	}
-	lat := max(l.Latency, 0)
-	if l.Bandwidth <= 0 {
-		return lat, nil
+	for _, port := range []int{int(toPort), int(fromPort)} {
+		if pl, ok := n.cfg.PortLinks[port]; ok {
+			k.port, l = port, pl
+			break
+		}
 	}
-	d := n.dirs[k]
-	if d == nil {
-		d = &npLinkDir{bw: l.Bandwidth}
-		n.dirs[k] = d
+	s := npStream{lat: max(l.Latency, 0)}
+	if l.Jitter > 0 {
+		s.jitter = func() time.Duration {
+			n.jitterMu.Lock()
+			defer n.jitterMu.Unlock()
+			return time.Duration(n.jitter.Int64N(int64(l.Jitter)))
+		}
 	}
-	return lat, d
+	if l.Bandwidth > 0 {
+		s.link = n.dirs[k]
+		if s.link == nil {
+			s.link = &npLinkDir{bw: l.Bandwidth}
+			n.dirs[k] = s.link
+		}
+	}
+	return s
 }
 
 // resolve finds the host for a dial address: a host name, a host's
@@ -297,17 +330,16 @@ func (h *Host) dial(ctx context.Context, lport uint16, addr string) (net.Conn, e
 		return fail(raddr, err)
 	}
 	unbind := func() { h.npRelease(lport, explicit, rap, false, time.Time{}) }
-	fwd, fwdLink := n.link(h, r)
-	back, backLink := n.link(r, h)
+	p := &npPipe{clock: n.cfg.Clock, window: int64(n.cfg.Buffer)}
+	p.s[0] = n.stream(h, r, lport, port)
+	p.s[1] = n.stream(r, h, port, lport)
+	fwd, back := p.s[0].lat, p.s[1].lat
 
 	// The SYN travels to the peer.
 	if err := loadgen.Sleep(ctx, n.cfg.Clock, fwd); err != nil {
 		unbind()
 		return fail(raddr, err)
 	}
-	p := &npPipe{clock: n.cfg.Clock, window: int64(n.cfg.Buffer)}
-	p.s[0] = npStream{lat: fwd, link: fwdLink}
-	p.s[1] = npStream{lat: back, link: backLink}
 	laddr := h.tcpAddr(lport)
 	p.c[0] = Conn{p: p, side: 0, local: laddr, remote: raddr, linger: -1,
 		host: h, lport: lport, explicit: explicit, rap: rap}
