@@ -183,14 +183,25 @@ func (s *npStream) finished(now time.Time) bool {
 // reset reports whether an RST has reached the reader by now.
 func (s *npStream) reset(now time.Time) bool { return s.rst && !s.rstAt.After(now) }
 
+// npHeaderSize is what a FIN costs on a bandwidth-limited link: one
+// TCP/IP header.
+const npHeaderSize = 40
+
 // sendFIN queues a FIN behind the bytes already written, so the reader
-// sees io.EOF only after all of them.
+// sees io.EOF only after all of them. On a bandwidth-limited link the FIN
+// is a packet like any other: it also queues behind what other
+// connections between the same hosts sent before it, so a 226 written
+// before the data connection is closed arrives before its EOF.
 func (s *npStream) sendFIN(now time.Time) {
 	if s.fin {
 		return
 	}
 	s.fin = true
-	s.finAt = now.Add(s.delay())
+	sent := now
+	if s.link != nil {
+		sent = s.link.reserve(now, npHeaderSize)
+	}
+	s.finAt = sent.Add(s.delay())
 	if s.finAt.Before(s.last) {
 		s.finAt = s.last
 	}

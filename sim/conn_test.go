@@ -108,16 +108,19 @@ func TestConnBandwidth(t *testing.T) {
 		size   int // bytes per connection
 		wantAt time.Duration
 	}{
-		// Serialisation 1 s, then the last byte travels 10 ms.
-		{"1MB at 1MB/s, 10ms", Config{Link: Link{Latency: 10 * time.Millisecond, Bandwidth: mb}}, 1, mb, 1010 * time.Millisecond},
-		// Two connections share the link: 1 MB in total still takes 1 s.
-		{"2x500kB share 1MB/s", Config{Link: Link{Latency: 10 * time.Millisecond, Bandwidth: mb}}, 2, mb / 2, 1010 * time.Millisecond},
+		// Serialisation 1 s, then the FIN (a 40-byte header: 40 µs at
+		// 1 MB/s) behind the data, then 10 ms of travel.
+		{"1MB at 1MB/s, 10ms", Config{Link: Link{Latency: 10 * time.Millisecond, Bandwidth: mb}}, 1, mb, 1010*time.Millisecond + 40*time.Microsecond},
+		// Two connections share the link: 1 MB in total still takes 1 s,
+		// and both FINs queue on it.
+		{"2x500kB share 1MB/s", Config{Link: Link{Latency: 10 * time.Millisecond, Bandwidth: mb}}, 2, mb / 2, 1010*time.Millisecond + 80*time.Microsecond},
 		// Unlimited bandwidth: window-limited, one 256 KiB window per
 		// latency (window updates are instant): ceil(1e6/262144) = 4.
 		{"1MB window-limited", Config{Link: Link{Latency: 10 * time.Millisecond}}, 1, mb, 40 * time.Millisecond},
 		// A small window throttles below the bandwidth: each 1000 B
-		// window takes 1 ms to serialise plus 1 ms to travel.
-		{"1MB, 1000B window, 1ms, 1MB/s", Config{Buffer: 1000, Link: Link{Latency: time.Millisecond, Bandwidth: mb}}, 1, mb, 2 * time.Second},
+		// window takes 1 ms to serialise plus 1 ms to travel; then the
+		// FIN's 40 µs.
+		{"1MB, 1000B window, 1ms, 1MB/s", Config{Buffer: 1000, Link: Link{Latency: time.Millisecond, Bandwidth: mb}}, 1, mb, 2*time.Second + 40*time.Microsecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
