@@ -302,14 +302,8 @@ func (s *Summary) WriteText(w io.Writer) error {
 func writeModeText(w io.Writer, ms *ModeStats) {
 	fmt.Fprintf(w, "mode %s\n", ms.Mode)
 	fmt.Fprintf(w, "  cycles %d, ok %d (%s)", ms.Cycles, ms.OK, percent(ms.OK, ms.Cycles))
-	var errs []string
-	for _, o := range ms.Outcomes.order() {
-		if n := ms.Outcomes[o]; o != OK && n != 0 {
-			errs = append(errs, fmt.Sprintf("%s %d", o, n))
-		}
-	}
-	if len(errs) > 0 {
-		fmt.Fprintf(w, ", errors: %s", strings.Join(errs, ", "))
+	if errs := ms.failureText(); errs != "" {
+		fmt.Fprintf(w, ", errors: %s", errs)
 	}
 	fmt.Fprintf(w, "\n  %.2f cycles/s, %.3f MB/s over %s\n",
 		ms.CyclesPerSec, ms.BytesPerSec/1e6, fmtDuration(ms.Window))
@@ -328,6 +322,18 @@ func writeModeText(w io.Writer, ms *ModeStats) {
 			fmtDuration(ls.P99), fmtDuration(ls.Max), fmtDuration(ls.Mean))
 	}
 	fmt.Fprintf(w, "  226 before EOF: %d (%s)\n", ms.BeforeEOF, percent(ms.BeforeEOF, ms.RaceGap.Count))
+}
+
+// failureText lists the outcomes other than ok that have a count, in the
+// order of OutcomeCounts: "refused 1, timeout 2"; "" when there are none.
+func (ms *ModeStats) failureText() string {
+	var parts []string
+	for _, o := range ms.Outcomes.order() {
+		if n := ms.Outcomes[o]; o != OK && n != 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", o, n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func percent(n, of int64) string {

@@ -29,7 +29,11 @@ const usage = `usage: ftpbench <command> [flags] [args]
 commands:
   run [URL]       run transfer cycles against ftp://user:pass@host:port/path,
                   or the in-process simulated server when no URL is given
-  report FILE...  summarise result files
+  report FILE...  summarise result files; --plots DIR, --html FILE, --threshold EXPR
+  merge -o OUT FILE...
+                  join result files (shards of one run) into one
+  compare BASE NEW
+                  compare two result files; exit 1 on a regression
   serve           run the simulated FTP server on real TCP
 
 Run 'ftpbench <command> --help' for a command's flags.
@@ -55,6 +59,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = cmdRun
 	case "report":
 		cmd = cmdReport
+	case "merge":
+		cmd = cmdMerge
+	case "compare":
+		cmd = cmdCompare
 	case "serve":
 		cmd = cmdServe
 	case "-h", "--help", "help":

@@ -15,6 +15,10 @@ import (
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("report", pflag.ContinueOnError)
 	format := fs.String("format", "text", "summary format: text or json")
+	plotsDir := fs.String("plots", "", "write charts (PNG and SVG) to this directory")
+	htmlPath := fs.String("html", "", "write a self-contained HTML report (tables and charts) to this file")
+	var thresholds thresholdsFlag
+	fs.Var(&thresholds, "threshold", thresholdUsage)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -24,18 +28,36 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *format != "text" && *format != "json" {
 		return usageError(stderr, "report", fmt.Errorf("--format %q: want text or json", *format))
 	}
-	sum := results.NewSummary()
-	warnings, err := results.ReadFiles(fs.Args(), func(r *results.Record) error {
-		sum.Add(r)
-		return ctx.Err()
-	})
+	a, warnings, err := results.AnalyzeFiles(ctx, fs.Args())
 	for _, w := range warnings {
 		fmt.Fprintf(stderr, "ftpbench report: warning: %s\n", w)
 	}
-	if err != nil {
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "ftpbench report: interrupted")
+		return exitInterrupted
+	case err != nil:
 		return usageError(stderr, "report", err)
 	}
-	return writeSummary(stdout, stderr, sum, *format)
+	code := writeSummary(stdout, stderr, a.Summary, *format)
+	failed := func(err error) {
+		fmt.Fprintf(stderr, "ftpbench report: %v\n", err)
+		code = exitFailed
+	}
+	if *plotsDir != "" {
+		if err := writeCharts(stderr, "report", *plotsDir, a); err != nil {
+			failed(err)
+		}
+	}
+	if *htmlPath != "" {
+		if err := writeHTML(stderr, "report", *htmlPath, a, thresholds); err != nil {
+			failed(err)
+		}
+	}
+	if !checkThresholds(stdout, stderr, *format, thresholds, a.Summary) {
+		code = exitFailed
+	}
+	return code
 }
 
 // writeSummary prints sum as text or JSON.

@@ -35,6 +35,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	trustPASV := fs.Bool("trust-pasv-address", false, "connect to the address in the 227 reply instead of the control connection's peer")
 	simLatency := fs.Duration("sim-latency", 0, "simulation only: one-way latency of every link")
 	simBandwidth := fs.String("sim-bandwidth", "0", "simulation only: bytes per second per direction of every link (0: unlimited)")
+	plotsDir := fs.String("plots", "", "after the run, write charts (PNG, SVG) and report.html to this directory")
+	var thresholds thresholdsFlag
+	fs.Var(&thresholds, "threshold", thresholdUsage)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -134,16 +137,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		writeErr = err
 	}
 	code := writeSummary(stdout, stderr, sum, *format)
+	info := &results.RunInfo{Command: results.RedactCommand(append([]string{"ftpbench", "run"}, args...)),
+		Target: where, Start: sum.All().Start, End: time.Now().UTC(), EndReason: "completed"}
 	switch {
 	case writeErr != nil:
 		fmt.Fprintf(stderr, "ftpbench run: writing %s: %v\n", *out, writeErr)
-		return exitFailed
+		info.EndReason, code = "write error: "+writeErr.Error(), exitFailed
 	case ctx.Err() != nil:
 		fmt.Fprintln(stderr, "ftpbench run: interrupted; every record so far is in", *out)
-		return exitInterrupted
+		info.EndReason, code = "interrupted", exitInterrupted
 	case sum.All().OK == 0:
 		fmt.Fprintln(stderr, "ftpbench run: no cycle succeeded")
-		return exitFailed
+		info.EndReason, code = "no cycle succeeded", exitFailed
 	}
-	return code
+	return finishRun(ctx, stdout, stderr, *out, info, sum, thresholds, *plotsDir, *format, code)
 }

@@ -1,0 +1,82 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// generate writes n records of a synthetic run to w as JSON Lines, without
+// holding them: 10 000 cycles per second alternating pasv and port, cycle
+// and set-up times spread over three orders of magnitude, 1% failures.
+func generate(w *io.PipeWriter, n int) {
+	enc := NewEncoder(w)
+	for i := range n {
+		d := int64(50_000 + (i*7919)%5_000_000)
+		r := Record{Seq: int64(i), User: i % 100, Mode: [2]string{"pasv", "port"}[i%2], Op: "retr",
+			Start: base.Add(time.Duration(i) * 100 * time.Microsecond),
+			T:     Phases{0, d / 10, d / 5, d/5 + 1000, d / 3, d/3 + 500, d - 20_000 + (int64(i)%7)*5_000, d - 10_000, d},
+			Bytes: 65536, Want: 65536, Code: 226, Outcome: OK}
+		if i%100 == 0 {
+			r.Outcome, r.Bytes = Timeout, 0
+		}
+		if err := enc.Encode(&r); err != nil {
+			w.CloseWithError(err)
+			return
+		}
+	}
+	w.CloseWithError(enc.Flush())
+}
+
+// BenchmarkReport measures what `ftpbench report --html` does with a
+// results file — decode, summarise, bucket, chart, write HTML — at two
+// sizes, and reports the peak live heap — it must stay flat as the number
+// of records grows tenfold, since nothing holds records — and the time to
+// draw every chart and write the page once the records are read.
+//
+//	go test ./results -run XXX -bench Report -benchtime 1x
+func BenchmarkReport(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			var peak uint64
+			var charting time.Duration
+			sample := func() {
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+			for b.Loop() {
+				pr, pw := io.Pipe()
+				go generate(pw, n)
+				a := NewAnalysis()
+				d := NewDecoder(pr)
+				var r Record
+				for i := 0; ; i++ {
+					err := d.Decode(&r)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					a.Add(&r)
+					if i%50_000 == 0 {
+						sample()
+					}
+				}
+				t0 := time.Now()
+				if err := WriteHTML(io.Discard, a, nil); err != nil {
+					b.Fatal(err)
+				}
+				charting += time.Since(t0)
+				sample()
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+			b.ReportMetric(float64(charting.Milliseconds())/float64(b.N), "html-ms")
+		})
+	}
+}
