@@ -35,6 +35,8 @@ APT_PKGS=(
 	lftp
 	curl
 	openssl
+	# headless browser: the HTML report's rendering test
+	chromium
 	# runtime libraries of the unpacked pure-ftpd / proftpd-core
 	libsodium23 libcap2 libssl3 libpam0g libcrypt1
 	libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3
