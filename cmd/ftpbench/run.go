@@ -35,6 +35,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	trustPASV := fs.Bool("trust-pasv-address", false, "connect to the address in the 227 reply instead of the control connection's peer")
 	simLatency := fs.Duration("sim-latency", 0, "simulation only: one-way latency of every link")
 	simBandwidth := fs.String("sim-bandwidth", "0", "simulation only: bytes per second per direction of every link (0: unlimited)")
+	policy := fs.String("policy", "strict", "how a transfer ends: strict (RFC 959), eager, eof-only, hold-open, close-first")
+	virtual := fs.Bool("virtual", false, "simulation only: run in virtual time, deterministic for a --seed (-d counts virtual time)")
+	seed := fs.Uint64("seed", 1, "simulation only: seed of scheduling (--virtual), jitter and server draws")
 	plotsDir := fs.String("plots", "", "after the run, write charts (PNG, SVG) and report.html to this directory")
 	var thresholds thresholdsFlag
 	fs.Var(&thresholds, "threshold", thresholdUsage)
@@ -50,6 +53,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Op, err = loadgen.ParseOp(*op); err != nil {
 		return bad(fmt.Errorf("--op: %w", err))
+	}
+	if cfg.Policy, err = loadgen.ParsePolicy(*policy); err != nil {
+		return bad(fmt.Errorf("--policy: %w", err))
 	}
 	n, err := loadgen.ParseSize(*size)
 	if err != nil {
@@ -79,8 +85,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	where := "simulated server"
 	if fs.NArg() == 1 {
-		if fs.Changed("sim-latency") || fs.Changed("sim-bandwidth") {
-			return bad(errors.New("--sim-latency and --sim-bandwidth apply only to the simulation (no URL)"))
+		for _, f := range []string{"sim-latency", "sim-bandwidth", "virtual", "seed"} {
+			if fs.Changed(f) {
+				return bad(fmt.Errorf("--%s applies only to the simulation (no URL)", f))
+			}
 		}
 		if cfg.Target, err = loadgen.ParseTarget(fs.Arg(0)); err != nil {
 			return bad(err)
@@ -91,8 +99,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		where = cfg.Target.String()
 	} else {
+		var clock loadgen.Clock
+		if *virtual {
+			vc := sim.NewVirtualClock(*seed, time.Time{})
+			clock, cfg.Clock = vc, vc
+			where = fmt.Sprintf("simulated server in virtual time, seed %d", *seed)
+		}
 		tb, err := sim.StartTestbed(sim.TestbedConfig{
-			Net:    sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}},
+			Net:    sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}, Seed: *seed, Clock: clock},
 			Server: sim.ServerConfig{Anonymous: true, Timeout: *timeout},
 		})
 		if err != nil {
