@@ -34,6 +34,7 @@ type VirtualClock struct {
 	running  *vcParticipant // holds the baton; nil when nobody does
 	timers   vcTimers
 	seq      uint64 // orders timers that fall due at the same instant
+	started  bool
 }
 
 var _ loadgen.Clock = (*VirtualClock)(nil)
@@ -42,8 +43,11 @@ var _ loadgen.Clock = (*VirtualClock)(nil)
 // fixed, so that records of a seeded run are identical byte for byte.
 var VirtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// NewVirtualClock returns a clock at start (VirtualEpoch if zero) whose
-// scheduling choices are drawn from seed.
+// NewVirtualClock returns a stopped clock at start (VirtualEpoch if zero)
+// whose scheduling choices are drawn from seed. Participants started
+// before Start wait for it: setting up a simulation (a server, a load
+// run) from outside takes as long as it takes, and must not race the
+// participants already started.
 func NewVirtualClock(seed uint64, start time.Time) *VirtualClock {
 	if start.IsZero() {
 		start = VirtualEpoch
@@ -98,6 +102,14 @@ func (h *vcTimers) Pop() any {
 	*h = old[:len(old)-1]
 	t.index = -1
 	return t
+}
+
+// Start lets the participants run.
+func (vc *VirtualClock) Start() {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	vc.started = true
+	vc.scheduleLocked()
 }
 
 // Now returns the virtual time.
@@ -171,7 +183,7 @@ func (vc *VirtualClock) addTimerLocked(at time.Time) *vcTimer {
 // neither, the simulation is idle until something outside it fires a
 // signal or starts a participant.
 func (vc *VirtualClock) scheduleLocked() {
-	if vc.running != nil {
+	if vc.running != nil || !vc.started {
 		return
 	}
 	for len(vc.runnable) == 0 && len(vc.timers) > 0 {

@@ -54,6 +54,10 @@ type ServerConfig struct {
 	// Greeting is the text of the 220 reply. Default
 	// "ftpbench simulated server ready".
 	Greeting string
+	// Race are the end-of-transfer behaviours, faults and passive port
+	// range (see RaceKnobs); the zero value ends every transfer the RFC
+	// 959 way.
+	Race RaceKnobs
 	// Logf, when set, receives one line per session event and command.
 	// Passwords are masked.
 	Logf func(format string, args ...any)
@@ -62,8 +66,9 @@ type ServerConfig struct {
 // Server is a simulated FTP server-PI and server-DTP (RFC 959 §5.1 minimum
 // plus PASV, PORT, EPSV, EPRT (RFC 2428), SIZE (RFC 3659) and FEAT) over
 // synthetic files. It serves any net.Listener, real TCP or the in-memory
-// network, and ends every transfer the way RFC 959 §5.2 asks: it closes
-// the data connection and then sends 226.
+// network. By default it ends every transfer the way RFC 959 §5.2 asks:
+// it closes the data connection and then sends 226; ServerConfig.Race
+// makes it end them the ways real servers do, and inject set-up faults.
 //
 // Each session runs in one goroutine started with Clock.Go; its data
 // transfers run synchronously in that goroutine, so ABOR is read only
@@ -74,6 +79,7 @@ type Server struct {
 	clock   loadgen.Clock
 	timeout time.Duration
 	files   map[string]int64
+	race    *raceState // the end-behaviour and fault draws, and their counters
 
 	nextID atomic.Int64
 	active atomic.Int64
@@ -91,7 +97,7 @@ type ServerStats struct {
 	Sessions       int64 // control connections accepted, refused ones included
 	ActiveSessions int64 // control connections open now
 	Refused        int64 // connections answered 421 because MaxSessions were open
-	Transfers      int64 // RETR/STOR that ended with 226
+	Transfers      int64 // RETR/STOR that ended with 226 or 250
 	BytesSent      int64 // data bytes written by RETR, failed transfers included
 	BytesReceived  int64 // data bytes read by STOR, failed transfers included
 	Errors         int64 // transfers failed with 425/426, sessions ended by timeout or I/O error
@@ -131,6 +137,7 @@ func NewServer(cfg ServerConfig) *Server {
 		clock:   cfg.Clock,
 		timeout: cfg.Timeout,
 		files:   files,
+		race:    newRaceState(cfg.Race, cfg.Network, cfg.Clock),
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"ftpbench/internal/ftpaddr"
-	"ftpbench/internal/synth"
+	"ftpbench/loadgen"
 )
 
 // errServerLineTooLong reports a command line longer than MaxLine; the line
@@ -28,15 +28,18 @@ var errServerLineTooLong = errors.New("command line too long")
 // serverSession is one control connection: the server-PI and its
 // server-DTP. One goroutine runs it; kill may be called from any goroutine.
 type serverSession struct {
-	srv  *Server
-	id   int64
-	ctx  context.Context // done when Serve ends
-	conn net.Conn
-	br   *bufio.Reader
-	tw   *textproto.Writer
-	long []byte // a command line longer than br's buffer, being assembled
-	werr error  // first control write error: the session ends
-	quit bool
+	srv    *Server
+	id     int64
+	ctx    context.Context // done when Serve ends
+	sctx   context.Context // done when Serve ends or the session is killed
+	cancel context.CancelFunc
+	race   *raceState
+	conn   net.Conn
+	br     *bufio.Reader
+	tw     *textproto.Writer
+	long   []byte // a command line longer than br's buffer, being assembled
+	werr   error  // first control write error: the session ends
+	quit   bool
 
 	peerHost  string     // the control connection's peer, as an IP string if it is one
 	localHost string     // the control connection's local end
@@ -48,12 +51,27 @@ type serverSession struct {
 	ascii    bool
 	cwd      string
 	epsvAll  bool
-	active   string // PORT/EPRT target "host:port", "" if none
+	active   string   // PORT/EPRT target "host:port", "" if none
+	next     *srvDraw // the race draws made at the pending setup command
 
-	mu     sync.Mutex
-	killed bool
-	ln     net.Listener // pending PASV/EPSV listener
-	data   net.Conn     // open data connection
+	mu        sync.Mutex
+	killed    bool
+	pasv      *srvPassive  // pending PASV/EPSV setup
+	data      net.Conn     // open data connection
+	lingering []*srvLinger // data connections delayed-close will close
+}
+
+// srvPassive is a pending PASV/EPSV setup: the port announced and, once
+// listening, its listener. port, refused and at never change; ln, err and
+// reserved are guarded by serverSession.mu while at is set.
+type srvPassive struct {
+	port     uint16
+	ln       net.Listener  // nil: not listening (yet)
+	err      error         // the late listen failed
+	refused  bool          // refuse-data: nobody will listen
+	at       time.Time     // late-listen: when listening starts; zero: listening now
+	timer    loadgen.Timer // late-listen's timer
+	reserved bool          // the port is reserved in the passive range until listening
 }
 
 func (s *Server) newSession(ctx context.Context, c net.Conn) *serverSession {
@@ -61,11 +79,15 @@ func (s *Server) newSession(ctx context.Context, c net.Conn) *serverSession {
 		srv:  s,
 		id:   s.nextID.Add(1),
 		ctx:  ctx,
+		race: s.race,
 		conn: c,
 		br:   bufio.NewReaderSize(c, 512),
 		tw:   textproto.NewWriter(bufio.NewWriterSize(c, 256)),
 		cwd:  "/",
 	}
+	// Waits of the session (slow-accept, late-listen) end at kill too;
+	// the session's AfterFunc stays on ctx, which kill does not cancel.
+	ss.sctx, ss.cancel = context.WithCancel(ctx)
 	ss.peerHost, _ = srvHostOf(c.RemoteAddr())
 	ss.localHost, ss.localIP = srvHostOf(c.LocalAddr())
 	return ss
@@ -115,10 +137,10 @@ func (ss *serverSession) deadline() time.Time {
 	return ss.srv.clock.Now().Add(ss.srv.timeout)
 }
 
-// opCtx returns a context for one Dial or Listen, done after Timeout or when
-// Serve ends.
+// opCtx returns a context for one Dial or Listen, done after Timeout, when
+// Serve ends or when the session is killed.
 func (ss *serverSession) opCtx() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ss.ctx)
+	ctx, cancel := context.WithCancel(ss.sctx)
 	t := ss.srv.clock.AfterFunc(ss.srv.timeout, cancel)
 	return ctx, func() { t.Stop(); cancel() }
 }
@@ -132,43 +154,66 @@ func (ss *serverSession) kill() {
 		return
 	}
 	ss.killed = true
-	ln, d := ss.ln, ss.data
-	ss.ln, ss.data = nil, nil
+	p, d, lg := ss.pasv, ss.data, ss.lingering
+	ss.pasv, ss.data, ss.lingering = nil, nil, nil
 	ss.mu.Unlock()
+	ss.cancel()
 	ss.conn.Close()
-	if ln != nil {
-		ln.Close()
-	}
+	ss.closePassive(p)
 	if d != nil {
 		d.Close()
 	}
+	for _, l := range lg {
+		l.t.Stop()
+		l.c.Close()
+	}
 }
 
-// setLn makes ln the pending passive listener, closing the one before it.
-// It reports false (and closes ln) if the session was killed.
-func (ss *serverSession) setLn(ln net.Listener) bool {
+// setPassive makes p the pending passive setup, closing the one before
+// it. It reports false (and closes p) if the session was killed.
+func (ss *serverSession) setPassive(p *srvPassive) bool {
 	ss.mu.Lock()
-	old := ss.ln
+	old := ss.pasv
 	ok := !ss.killed
 	if ok {
-		ss.ln = ln
+		ss.pasv = p
 	} else {
-		ss.ln = nil
+		ss.pasv = nil
 	}
 	ss.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
-	if !ok && ln != nil {
-		ln.Close()
+	ss.closePassive(old)
+	if !ok {
+		ss.closePassive(p)
 	}
 	return ok
 }
 
-func (ss *serverSession) pendingLn() net.Listener {
+// closePassive stops a passive setup no longer pending: its timer, its
+// listener, its port reservation.
+func (ss *serverSession) closePassive(p *srvPassive) {
+	if p == nil {
+		return
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	// p is no longer ss.pasv, so startListening leaves it alone now.
+	ss.mu.Lock()
+	ln, reserved := p.ln, p.reserved
+	p.reserved = false
+	ss.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	if reserved {
+		ss.race.ports.unreserve(p.port)
+	}
+}
+
+func (ss *serverSession) pendingPassive() *srvPassive {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	return ss.ln
+	return ss.pasv
 }
 
 // setData records the open data connection so kill can close it.
@@ -196,15 +241,26 @@ func (ss *serverSession) closeData() {
 	}
 }
 
+// forgetData stops tracking c as the open data connection, so that kill
+// no longer closes it: its caller does.
+func (ss *serverSession) forgetData(c net.Conn) {
+	ss.mu.Lock()
+	if ss.data == c {
+		ss.data = nil
+	}
+	ss.mu.Unlock()
+}
+
 // resetData forgets any PORT/EPRT address and closes any pending passive
 // listener: each data connection setup serves one transfer command.
 func (ss *serverSession) resetData() {
 	ss.active = ""
-	ss.setLn(nil)
+	ss.next = nil
+	ss.setPassive(nil)
 }
 
 func (ss *serverSession) hasDataSetup() bool {
-	return ss.active != "" || ss.pendingLn() != nil || ss.srv.cfg.DefaultDataPort
+	return ss.active != "" || ss.pendingPassive() != nil || ss.srv.cfg.DefaultDataPort
 }
 
 // run serves the session until QUIT, EOF, an error or kill.
@@ -566,7 +622,7 @@ func (ss *serverSession) cmdPASV(string) {
 	}
 	hp, err := ftpaddr.FormatHostPort(netip.AddrPortFrom(ss.localIP, port))
 	if err != nil { // cannot happen: localIP is IPv4
-		ss.setLn(nil)
+		ss.setPassive(nil)
 		ss.reply(425, "Can't open passive connection.")
 		return
 	}
@@ -600,13 +656,19 @@ func (ss *serverSession) cmdEPSV(arg string) {
 }
 
 // listenData opens the passive listener for PASV/EPSV on the control
-// connection's local address, replacing any earlier setup. On failure it
-// has replied 425.
+// connection's local address, replacing any earlier setup, and makes the
+// draws of the transfer it prepares; the setup faults late-listen and
+// refuse-data act here. On failure it has replied 425.
 func (ss *serverSession) listenData() (uint16, bool) {
 	ss.resetData()
-	ctx, done := ss.opCtx()
-	ln, err := ss.srv.net.Listen(ctx, net.JoinHostPort(ss.localHost, "0"))
-	done()
+	d := ss.drawNext()
+	ln, err := ss.listenPassive()
+	if errors.Is(err, errNoFreePassivePort) {
+		ss.race.noFreePort.Add(1)
+		ss.logf("passive listen: every port of %d-%d is busy", ss.race.ports.lo, ss.race.ports.hi)
+		ss.reply(425, "No free passive port.")
+		return 0, false
+	}
 	if err != nil {
 		ss.logf("passive listen: %v", err)
 		ss.reply(425, "Can't open passive connection.")
@@ -619,10 +681,49 @@ func (ss *serverSession) listenData() (uint16, bool) {
 		ss.reply(425, "Can't open passive connection.")
 		return 0, false
 	}
-	if !ss.setLn(ln) {
+	var p *srvPassive
+	switch d.fault.Kind {
+	case FaultRefuseData:
+		p = ss.refuseListen(ln, port)
+	case FaultLateListen:
+		p = ss.listenLater(ln, port, d.fault.Delay)
+	default:
+		p = &srvPassive{port: port, ln: ln}
+	}
+	if !ss.setPassive(p) {
 		return 0, false
 	}
 	return port, true
+}
+
+// passiveAddr is the address a passive listener on port listens on.
+func (ss *serverSession) passiveAddr(port int) string {
+	return net.JoinHostPort(ss.localHost, strconv.Itoa(port))
+}
+
+// listenPassive listens on an ephemeral port or, with PassivePorts, on
+// the lowest port of the range that is free.
+func (ss *serverSession) listenPassive() (net.Listener, error) {
+	ctx, done := ss.opCtx()
+	defer done()
+	pp := ss.race.ports
+	if pp == nil {
+		return ss.srv.net.Listen(ctx, ss.passiveAddr(0))
+	}
+	now := ss.srv.clock.Now()
+	for port := pp.lo; port <= pp.hi; port++ {
+		if pp.busy(uint16(port), now) {
+			continue
+		}
+		ln, err := ss.srv.net.Listen(ctx, ss.passiveAddr(port))
+		if err == nil {
+			return ln, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	return nil, errNoFreePassivePort
 }
 
 func (ss *serverSession) cmdPORT(arg string) {
@@ -669,6 +770,7 @@ func (ss *serverSession) setActive(verb, alt string, ap netip.AddrPort) {
 		return
 	}
 	ss.resetData()
+	ss.drawNext()
 	ss.active = net.JoinHostPort(host, strconv.Itoa(int(ap.Port())))
 	ss.reply(200, "%s command successful. Consider using %s.", verb, alt)
 }
@@ -680,31 +782,88 @@ func (ss *serverSession) cmdABOR(string) {
 
 // openData makes the data connection for a transfer command: accepts on
 // the pending passive listener, or dials the PORT/EPRT address (or the
-// default data port), within Timeout.
-func (ss *serverSession) openData() (net.Conn, error) {
+// default data port), within Timeout. The faults refuse-data and
+// slow-accept act here.
+func (ss *serverSession) openData(f Fault) (net.Conn, error) {
 	var c net.Conn
 	var err error
-	if ln := ss.pendingLn(); ln != nil {
-		c, err = ss.acceptData(ln)
-		ss.setLn(nil)
+	if p := ss.pendingPassive(); p != nil {
+		c, err = ss.acceptPassive(p, f)
+		ss.setPassive(nil)
 	} else {
-		addr := ss.active
-		ss.active = ""
-		if addr == "" {
-			addr = ss.conn.RemoteAddr().String() // RFC 959 default data port
-		}
-		ctx, done := ss.opCtx()
-		c, err = ss.dialData(ctx, addr)
-		done()
-		if err != nil {
-			err = fmt.Errorf("dial data connection to %s: %w", addr, err)
-		}
+		c, err = ss.connectActive(f)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !ss.setData(c) {
 		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+
+// acceptPassive takes the data connection of a PASV/EPSV setup.
+func (ss *serverSession) acceptPassive(p *srvPassive, f Fault) (net.Conn, error) {
+	if p.refused {
+		return nil, errFaultRefused
+	}
+	if f.Kind == FaultSlowAccept {
+		if err := ss.slowAccept(f.Delay); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := ss.passiveListener(p)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ss.acceptData(ln)
+	if err != nil {
+		return nil, err
+	}
+	if pp := ss.race.ports; pp != nil {
+		c = pp.opened(p.port, c)
+	}
+	return c, nil
+}
+
+// passiveListener returns p's listener; for late-listen, not before the
+// instant the listening starts.
+func (ss *serverSession) passiveListener(p *srvPassive) (net.Listener, error) {
+	if p.at.IsZero() {
+		return p.ln, nil
+	}
+	if err := loadgen.Sleep(ss.sctx, ss.srv.clock, p.at.Sub(ss.srv.clock.Now())); err != nil {
+		return nil, err
+	}
+	ln, err := ss.startListening(p)
+	if err != nil {
+		return nil, fmt.Errorf("late passive listen on port %d: %w", p.port, err)
+	}
+	return ln, nil
+}
+
+// connectActive dials the data connection of a PORT/EPRT setup or of the
+// default data port.
+func (ss *serverSession) connectActive(f Fault) (net.Conn, error) {
+	addr := ss.active
+	ss.active = ""
+	if addr == "" {
+		addr = ss.conn.RemoteAddr().String() // RFC 959 default data port
+	}
+	switch f.Kind {
+	case FaultRefuseData:
+		ss.race.countFault(f)
+		return nil, errFaultRefused
+	case FaultSlowAccept:
+		if err := ss.slowAccept(f.Delay); err != nil {
+			return nil, err
+		}
+	}
+	ctx, done := ss.opCtx()
+	c, err := ss.dialData(ctx, addr)
+	done()
+	if err != nil {
+		return nil, fmt.Errorf("dial data connection to %s: %w", addr, err)
 	}
 	return c, nil
 }
@@ -763,9 +922,14 @@ func (ss *serverSession) typeName() string {
 }
 
 // startTransfer does what RETR and STOR share up to the 150 reply. It
-// returns the data connection, or nil when it has already replied.
-func (ss *serverSession) startTransfer(verb, arg string, size int64) net.Conn {
-	c, err := ss.openData()
+// returns the transfer with its data connection open, or nil when it has
+// already replied.
+func (ss *serverSession) startTransfer(verb, arg string, size int64) *srvXfer {
+	d := ss.takeDraw()
+	if d.end.kind() != EndCloseThen226 || d.fault.Kind != "" {
+		ss.logf("%s: end %v, fault %v", verb, d.end, d.fault)
+	}
+	c, err := ss.openData(d.fault)
 	if err != nil {
 		ss.srv.errs.Add(1)
 		ss.logf("%s: %v", verb, err)
@@ -781,21 +945,7 @@ func (ss *serverSession) startTransfer(verb, arg string, size int64) net.Conn {
 		ss.closeData()
 		return nil
 	}
-	return c
-}
-
-// endTransfer ends a transfer the RFC 959 §5.2 way: close the data
-// connection, then reply 226 (or 426 if the transfer failed).
-func (ss *serverSession) endTransfer(err error, failed string, format string, args ...any) {
-	ss.closeData()
-	if err != nil {
-		ss.srv.errs.Add(1)
-		ss.logf("transfer: %v", err)
-		ss.reply(426, "%s", failed)
-		return
-	}
-	ss.srv.transfers.Add(1)
-	ss.reply(226, format, args...)
+	return ss.newXfer(verb, c, size, d)
 }
 
 // cmdRETR sends a synthetic file. TYPE A sends the same bytes as TYPE I
@@ -815,27 +965,9 @@ func (ss *serverSession) cmdRETR(arg string) {
 		ss.reply(550, "Failed to open file.")
 		return
 	}
-	c := ss.startTransfer("RETR", arg, size)
-	if c == nil {
-		return
+	if x := ss.startTransfer("RETR", arg, size); x != nil {
+		ss.endTransfer(x)
 	}
-	err := ss.send(c, size)
-	ss.endTransfer(err, "Failure writing network stream.", "Transfer complete.")
-}
-
-// send writes size pattern bytes to c from the shared buffer.
-func (ss *serverSession) send(c net.Conn, size int64) error {
-	for off := int64(0); off < size; {
-		n := int(min(size-off, synth.Chunk))
-		c.SetWriteDeadline(ss.deadline())
-		w, err := c.Write(synth.At(off, n))
-		off += int64(w)
-		ss.srv.bytesSent.Add(int64(w))
-		if err != nil {
-			return fmt.Errorf("send at byte %d of %d: %w", off, size, err)
-		}
-	}
-	return nil
 }
 
 // cmdSTOR reads the data connection to EOF, counting and discarding the
@@ -849,28 +981,7 @@ func (ss *serverSession) cmdSTOR(arg string) {
 		ss.reply(425, "Use PORT or PASV first.")
 		return
 	}
-	c := ss.startTransfer("STOR", arg, -1)
-	if c == nil {
-		return
-	}
-	n, err := ss.receive(c)
-	ss.endTransfer(err, "Failure reading network stream.", "Transfer complete (%d bytes).", n)
-}
-
-func (ss *serverSession) receive(c net.Conn) (int64, error) {
-	bp := serverBufPool.Get().(*[]byte)
-	defer serverBufPool.Put(bp)
-	var total int64
-	for {
-		c.SetReadDeadline(ss.deadline())
-		n, err := c.Read(*bp)
-		total += int64(n)
-		ss.srv.bytesReceived.Add(int64(n))
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, fmt.Errorf("receive after %d bytes: %w", total, err)
-		}
+	if x := ss.startTransfer("STOR", arg, -1); x != nil {
+		ss.endTransfer(x)
 	}
 }

@@ -1,0 +1,136 @@
+package scenario
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"ftpbench/loadgen"
+	"ftpbench/results"
+	"ftpbench/sim"
+)
+
+// SweepConfig configures a capacity sweep: every number of users at every
+// link latency, each point a closed-model run of Duration virtual time.
+type SweepConfig struct {
+	Users     []int           // default 1, 10, 100, 1000
+	Latencies []time.Duration // one-way; default 1ms, 10ms, 50ms
+	Bandwidth int64           // per direction of the shared link; 0 unlimited
+	Duration  time.Duration   // virtual time per point; default 10s
+	Modes     []loadgen.Mode  // default pasv
+	Op        loadgen.Op      // default retr
+	Size      int64           // default 64 KiB
+	Think     time.Duration
+	Timeout   time.Duration // default 10s
+	Seed      uint64
+	Parallel  int // points run at once; default GOMAXPROCS
+}
+
+// Point is one (users, latency) run of a sweep.
+type Point struct {
+	Users   int               `json:"users"`
+	Latency time.Duration     `json:"latency_ns"`
+	Stats   results.ModeStats `json:"stats"`
+}
+
+func (c *SweepConfig) defaults() {
+	if len(c.Users) == 0 {
+		c.Users = []int{1, 10, 100, 1000}
+	}
+	if len(c.Latencies) == 0 {
+		c.Latencies = []time.Duration{time.Millisecond, 10 * time.Millisecond, 50 * time.Millisecond}
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if len(c.Modes) == 0 {
+		c.Modes = []loadgen.Mode{loadgen.ModePASV}
+	}
+	if c.Op == "" {
+		c.Op = loadgen.OpRETR
+	}
+	if c.Size == 0 {
+		c.Size = 64 << 10
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+}
+
+// Sweep runs every point, latency-major, and returns them in that order.
+// Point i runs with seed cfg.Seed*1_000_003 + i.
+func Sweep(ctx context.Context, cfg SweepConfig) ([]Point, error) {
+	cfg.defaults()
+	points := make([]Point, 0, len(cfg.Users)*len(cfg.Latencies))
+	for _, lat := range cfg.Latencies {
+		for _, u := range cfg.Users {
+			points = append(points, Point{Users: u, Latency: lat})
+		}
+	}
+	err := forEach(ctx, len(points), cfg.Parallel, func(i int) error {
+		p := &points[i]
+		sum, err := simulate(ctx, simRun{
+			seed: cfg.Seed*1_000_003 + uint64(i), users: p.Users, timeout: cfg.Timeout,
+			links:    Links{Data: sim.Link{Latency: p.Latency, Bandwidth: cfg.Bandwidth}},
+			duration: cfg.Duration,
+			load: loadgen.Config{
+				Modes: cfg.Modes, Op: cfg.Op, Size: cfg.Size, Users: p.Users,
+				Think: cfg.Think, Timeout: cfg.Timeout,
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("%d users at %v: %w", p.Users, p.Latency, err)
+		}
+		p.Stats = sum.All()
+		return nil
+	})
+	return points, err
+}
+
+var sweepHeader = []string{"users", "latency", "cycles", "cycles/s", "MB/s", "setup p50", "setup p99", "errors%"}
+
+// WriteSweep prints a sweep as "text", "csv" or "json".
+func WriteSweep(w io.Writer, points []Point, format string) error {
+	errPct := func(s results.ModeStats) float64 {
+		if s.Cycles == 0 {
+			return 0
+		}
+		return 100 * float64(s.Cycles-s.OK) / float64(s.Cycles)
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(points)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(sweepHeader)
+		for _, p := range points {
+			s := p.Stats
+			cw.Write([]string{strconv.Itoa(p.Users), p.Latency.String(), strconv.FormatInt(s.Cycles, 10),
+				strconv.FormatFloat(s.CyclesPerSec, 'f', 2, 64), strconv.FormatFloat(s.BytesPerSec/1e6, 'f', 3, 64),
+				strconv.FormatInt(int64(s.Setup.P50), 10), strconv.FormatInt(int64(s.Setup.P99), 10),
+				pctText(errPct(s))})
+		}
+		cw.Flush()
+		return cw.Error()
+	case "text":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, h := range sweepHeader {
+			fmt.Fprint(tw, h, "\t")
+		}
+		fmt.Fprintln(tw)
+		for _, p := range points {
+			s := p.Stats
+			fmt.Fprintf(tw, "%d\t%v\t%d\t%.2f\t%.3f\t%v\t%v\t%s\t\n", p.Users, p.Latency, s.Cycles, s.CyclesPerSec,
+				s.BytesPerSec/1e6, s.Setup.P50, s.Setup.P99, pctText(errPct(s)))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("format %q: want text, csv or json", format)
+}
