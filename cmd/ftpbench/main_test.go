@@ -160,6 +160,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"report", "--format", "xml", garbage}, `--format`},
 		{[]string{"serve", "--listen", "256.0.0.1:1"}, `--listen`},
 		{[]string{"serve", "--user", "nopass"}, `--user`},
+		{[]string{"serve", "--end", "close-then-226,sometimes"}, `"sometimes"`},
+		{[]string{"serve", "--faults", "refuse-data=2"}, `--faults`},
+		{[]string{"serve", "--passive-ports", "9-1"}, `--passive-ports`},
+		{[]string{"run", "--policy", "lazy"}, `"lazy"`},
+		{[]string{"run", "--virtual", "ftp://h/f"}, `--virtual`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, _, stderr := ftpbench(t, t.Context(), tc.args...)
@@ -255,4 +260,41 @@ func TestRunAgainstVsftpd(t *testing.T) {
 	if rep.All != run.All {
 		t.Fatalf("report %+v != run %+v", rep.All, run.All)
 	}
+}
+
+// TestEagerClientTruncatedByEarly226: `serve --end 226-before-flush` sends
+// 226 while the tail of the file is unwritten; over real TCP, `run
+// --policy eager` reports the truncations and `--policy strict` none.
+func TestEagerClientTruncatedByEarly226(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--end", "226-before-flush"}, io.Discard, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	url := "ftp://" + regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(line) + "/1M.bin"
+	for _, tc := range []struct {
+		policy        string
+		wantTruncated bool
+	}{{"strict", false}, {"eager", true}} {
+		out := filepath.Join(t.TempDir(), "r.jsonl")
+		_, stdout, stderr := ftpbench(t, t.Context(), "run", "--policy", tc.policy, "-m", "pasv", "-n", "200", "-c", "4", "--format", "json", "-o", out, url)
+		var s summaryJSON
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.policy, err, stderr)
+		}
+		truncated := s.Modes[0].Outcomes["truncated"]
+		if (truncated > 0) != tc.wantTruncated || s.All.Cycles != 200 || s.All.OK+truncated != 200 {
+			t.Errorf("%s: %+v, outcomes %v", tc.policy, s.All, s.Modes[0].Outcomes)
+		}
+	}
+	cancel()
+	<-done
 }

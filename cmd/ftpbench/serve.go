@@ -23,6 +23,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	allowFXP := fs.Bool("allow-fxp", false, "allow PORT/EPRT to third-party addresses (server-to-server transfers)")
 	timeout := fs.Duration("timeout", 30*time.Second, "deadline of every read and write, and idle limit of a control connection")
 	maxSessions := fs.Int("max-sessions", 10000, "concurrent control connections before new ones get 421")
+	end := fs.String("end", "close-then-226", "how transfers end, a weighted mix such as 'close-then-226=0.9,226-before-flush=0.1' (see README: Reproducing races)")
+	faults := fs.String("faults", "none", "faults per transfer with probabilities, e.g. 'refuse-data=0.05,reset-mid-transfer=0.01,late-listen:50ms=0.1'")
+	passivePorts := fs.String("passive-ports", "", "PASV/EPSV port range LO-HI (default: any ephemeral port)")
+	seed := fs.Uint64("seed", 1, "seed of the end-behaviour and fault draws")
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -34,6 +38,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return bad(errors.New("--timeout and --max-sessions must be positive"))
 	}
 	cfg := sim.ServerConfig{Anonymous: *anonymous, AllowFXP: *allowFXP, Timeout: *timeout, MaxSessions: *maxSessions}
+	var err error
+	cfg.Race.Seed = *seed
+	if cfg.Race.End, err = sim.ParseEndMix(*end); err != nil {
+		return bad(fmt.Errorf("--end: %w", err))
+	}
+	if cfg.Race.Faults, err = sim.ParseFaults(*faults); err != nil {
+		return bad(fmt.Errorf("--faults: %w", err))
+	}
+	if *passivePorts != "" {
+		if cfg.Race.PassivePorts, err = sim.ParsePassivePorts(*passivePorts); err != nil {
+			return bad(fmt.Errorf("--passive-ports: %w", err))
+		}
+	}
 	if *user != "" {
 		name, pass, ok := strings.Cut(*user, ":")
 		if !ok || name == "" {
@@ -48,7 +65,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return bad(fmt.Errorf("--listen: %w", err))
 	}
-	fmt.Fprintf(stderr, "ftpbench serve: simulated FTP server on %s (files: /size/N, NAME.bin with sizes like 64KiB.bin)\n", ln.Addr())
+	fmt.Fprintf(stderr, "ftpbench serve: simulated FTP server on %s (files: /size/N, NAME.bin with sizes like 64KiB.bin; %s)\n", ln.Addr(), cfg.Race)
 	if err := sim.NewServer(cfg).Serve(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
 		fmt.Fprintf(stderr, "ftpbench serve: %v\n", err)
 		return exitFailed
