@@ -36,6 +36,9 @@ type Config struct {
 	Network Network // required
 	Clock   Clock   // default WallClock
 	Target  Target  // required: server address, login, file
+	// FXPTarget is the second server of fxp cycles (RFC 959 Figure 3):
+	// Target is the source (RETR), FXPTarget the destination (STOR).
+	FXPTarget Target
 
 	Modes []Mode // cycles alternate among these by seq; default pasv
 	Op    Op     // default retr
