@@ -80,11 +80,19 @@ type dataResult struct {
 
 // runCycle performs one full cycle and returns its record, whatever
 // happened.
-func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode) results.Record {
+// A cycle that had to log in first starts when the connect did
+// (loggedIn), with the login as its first phase.
+func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode, loggedIn time.Time) results.Record {
 	c := &cycle{u: u, mode: mode, rules: policyRules[u.cfg.Policy], start: u.clock.Now()}
+	if !loggedIn.IsZero() {
+		c.start = loggedIn
+	}
 	c.rec = results.Record{
 		Seq: seq, User: u.id, Mode: string(mode), Op: string(u.cfg.Op),
 		Start: c.start, T: results.NoPhases, Want: u.want,
+	}
+	if !loggedIn.IsZero() {
+		c.mark(results.Login)
 	}
 	// Ctrl-C must not wait for a deadline: wake every blocked read at once.
 	ctrl := u.ctrl

@@ -78,12 +78,25 @@ func TestCyclesOverSimulation(t *testing.T) {
 				if len(recs) != 3 {
 					t.Fatalf("%d records, want 3", len(recs))
 				}
+				// The first cycle logs in first: connect (2L), then USER,
+				// PASS, TYPE I and, for RETR, SIZE, a round trip each.
+				login := ms(8)
+				if tc.op == loadgen.OpRETR {
+					login = ms(10)
+				}
 				for _, r := range recs {
 					if r.Outcome != results.OK || r.Bytes != size || r.Want != size || r.Code != 226 {
 						t.Fatalf("seq %d: outcome %s err %q bytes %d want %d code %d", r.Seq, r.Outcome, r.Err, r.Bytes, r.Want, r.Code)
 					}
-					for p := results.Phase(0); p < results.NumPhases; p++ {
-						if got, want := r.T[p], tc.want[p]; got != want {
+					shift, wantLogin := int64(0), int64(-1)
+					if r.Seq == 0 {
+						shift, wantLogin = login, login
+					}
+					if r.T[results.Login] != wantLogin {
+						t.Errorf("seq %d login at %v, want %v", r.Seq, time.Duration(r.T[results.Login]), time.Duration(wantLogin))
+					}
+					for p := results.SetupSent; p < results.NumPhases; p++ {
+						if got, want := r.T[p], tc.want[p]+shift; got != want {
 							t.Errorf("seq %d phase %s at %v, want %v", r.Seq, p, time.Duration(got), time.Duration(want))
 						}
 					}

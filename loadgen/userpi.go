@@ -71,6 +71,9 @@ type userPI struct {
 	peer   netip.Addr // the server-PI's address: where data connections go
 	want   int64      // bytes expected per transfer, -1 if unknown
 	broken bool       // the control connection can no longer be trusted
+	onConn int        // cycles run on this control connection
+
+	backoff time.Duration // before the next attempt after a failed connect
 
 	buf []byte // data read buffer, reused across cycles
 }

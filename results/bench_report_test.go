@@ -17,7 +17,7 @@ func generate(w *io.PipeWriter, n int) {
 		d := int64(50_000 + (i*7919)%5_000_000)
 		r := Record{Seq: int64(i), User: i % 100, Mode: [2]string{"pasv", "port"}[i%2], Op: "retr",
 			Start: base.Add(time.Duration(i) * 100 * time.Microsecond),
-			T:     Phases{0, d / 10, d / 5, d/5 + 1000, d / 3, d/3 + 500, d - 20_000 + (int64(i)%7)*5_000, d - 10_000, d},
+			T:     Phases{-1, 0, d / 10, d / 5, d/5 + 1000, d / 3, d/3 + 500, d - 20_000 + (int64(i)%7)*5_000, d - 10_000, d},
 			Bytes: 65536, Want: 65536, Code: 226, Outcome: OK}
 		if i%100 == 0 {
 			r.Outcome, r.Bytes = Timeout, 0

@@ -22,8 +22,8 @@ func TestPhasesMarshalJSON(t *testing.T) {
 		{"none", NoPhases, `{}`},
 		{"zero offsets", phases(SetupSent, time.Duration(0), SetupReply, time.Duration(0)), `{"setup_sent":0,"setup_reply":0}`},
 		{"gaps", phases(SetupSent, time.Duration(0), EOF, time.Duration(5), Done, time.Duration(9)), `{"setup_sent":0,"eof":5,"done":9}`},
-		{"all", Phases{0, 1, 2, 3, 4, 5, 6, 7, 8}, `{"setup_sent":0,"setup_reply":1,"data_open":2,"cmd_sent":3,"prelim":4,"first_byte":5,"eof":6,"final":7,"done":8}`},
-		{"other negatives are absent", Phases{-5, 1, -1, -1, -1, -1, -1, -1, -1}, `{"setup_reply":1}`},
+		{"all", Phases{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, `{"login":0,"setup_sent":1,"setup_reply":2,"data_open":3,"cmd_sent":4,"prelim":5,"first_byte":6,"eof":7,"final":8,"done":9}`},
+		{"other negatives are absent", Phases{-1, -5, 1, -1, -1, -1, -1, -1, -1, -1}, `{"setup_reply":1}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := json.Marshal(tc.in)
@@ -66,7 +66,7 @@ func TestPhasesUnmarshalJSON(t *testing.T) {
 		{in: `{"e\x":1}`, wantErr: `bad phase name`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			p := Phases{1, 2, 3, 4, 5, 6, 7, 8, 9} // must not leak into the result
+			p := Phases{1, 2, 3, 4, 5, 6, 7, 8, 9, 10} // must not leak into the result
 			err := p.UnmarshalJSON([]byte(tc.in))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -86,7 +86,7 @@ func extraRecords() []Record {
 	return []Record{
 		{Mode: "pasv", Op: "retr", Start: base, T: NoPhases, Outcome: Canceled},
 		{Seq: 1<<63 - 1, User: -1, Mode: "", Op: "", Start: base.Add(123456789 * time.Nanosecond),
-			Intended: base.Add(-1), T: Phases{0, 0, 0, 0, 0, 0, 0, 0, 0}, Bytes: 1<<63 - 1, Want: -1,
+			Intended: base.Add(-1), T: Phases{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Bytes: 1<<63 - 1, Want: -1,
 			Code: 226, Outcome: OK},
 		{Seq: 42, Mode: "pasv", Op: "retr", Start: time.Date(1, 1, 1, 0, 0, 0, 1, time.FixedZone("", -(23*3600+59*60))),
 			T: phases(EOF, time.Duration(10), Final, time.Duration(3)), Outcome: ProtocolError,

@@ -18,10 +18,13 @@ const (
 	ReplyError    Outcome = "reply-error"    // the server answered 4xx/5xx
 	ProtocolError Outcome = "protocol-error" // a malformed or unexpected reply
 	Canceled      Outcome = "canceled"       // the run was stopped mid-cycle
+	// Dropped: an open-model cycle came due while the most cycles allowed
+	// in flight were waiting or running; it never started.
+	Dropped Outcome = "dropped"
 )
 
 // Outcomes lists every outcome in a stable order for reports.
-var Outcomes = []Outcome{OK, Truncated, Desync, Refused, Timeout, Reset, ReplyError, ProtocolError, Canceled}
+var Outcomes = []Outcome{OK, Truncated, Desync, Refused, Timeout, Reset, ReplyError, ProtocolError, Canceled, Dropped}
 
 // Phase indexes the per-cycle timestamps of RFC 959 §5.2, in the order a
 // correct cycle passes them.
@@ -29,19 +32,22 @@ type Phase int
 
 // The phases of one transfer cycle.
 const (
-	SetupSent  Phase = iota // PASV/PORT/EPSV/EPRT sent (or the transfer command in default mode)
-	SetupReply              // 227/229/200 read
-	DataOpen                // data connection established
-	CmdSent                 // RETR/STOR sent
-	Prelim                  // 1xx preliminary reply read
-	FirstByte               // first data byte read (RETR) or written (STOR)
-	EOF                     // data EOF read (RETR) or sent (STOR)
-	Final                   // 226/250 (or the failing reply) read
-	Done                    // cycle finished: data closed and final reply seen
+	// Login: the control connection is up and logged in. Only cycles
+	// that (re)connected reach it; their start is the connect.
+	Login      Phase = iota
+	SetupSent        // PASV/PORT/EPSV/EPRT sent (or the transfer command in default mode)
+	SetupReply       // 227/229/200 read
+	DataOpen         // data connection established
+	CmdSent          // RETR/STOR sent
+	Prelim           // 1xx preliminary reply read
+	FirstByte        // first data byte read (RETR) or written (STOR)
+	EOF              // data EOF read (RETR) or sent (STOR)
+	Final            // 226/250 (or the failing reply) read
+	Done             // cycle finished: data closed and final reply seen
 	NumPhases
 )
 
-var phaseNames = [NumPhases]string{"setup_sent", "setup_reply", "data_open", "cmd_sent", "prelim", "first_byte", "eof", "final", "done"}
+var phaseNames = [NumPhases]string{"login", "setup_sent", "setup_reply", "data_open", "cmd_sent", "prelim", "first_byte", "eof", "final", "done"}
 
 // String returns the phase's JSON name.
 func (p Phase) String() string {
@@ -57,7 +63,7 @@ func (p Phase) String() string {
 type Phases [NumPhases]int64
 
 // NoPhases is a Phases value with no phase reached.
-var NoPhases = Phases{-1, -1, -1, -1, -1, -1, -1, -1, -1}
+var NoPhases = Phases{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 
 // Has reports whether phase p was reached.
 func (ph *Phases) Has(p Phase) bool { return ph[p] >= 0 }
@@ -78,12 +84,14 @@ func (ph *Phases) Between(a, b Phase) (time.Duration, bool) {
 // Record is one transfer cycle, whatever happened to it. Field names are
 // the stable JSON Lines format described in DESIGN.md.
 type Record struct {
-	Seq      int64     `json:"seq"`
-	User     int       `json:"user"`
-	Segment  string    `json:"segment,omitempty"`
-	Mode     string    `json:"mode"`
-	Op       string    `json:"op"`
-	Start    time.Time `json:"start"`
+	Seq     int64     `json:"seq"`
+	User    int       `json:"user"`
+	Segment string    `json:"segment,omitempty"`
+	Mode    string    `json:"mode"`
+	Op      string    `json:"op"`
+	Start   time.Time `json:"start"`
+	// Intended is when an open-model cycle was due; Start - Intended is
+	// how long it waited for a free user-PI (coordinated omission).
 	Intended time.Time `json:"intended,omitzero"`
 	T        Phases    `json:"t"`
 	Bytes    int64     `json:"bytes"`
