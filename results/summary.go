@@ -38,6 +38,7 @@ type modeAgg struct {
 	outcomes          map[Outcome]int64
 	first, last       time.Time // earliest Start, latest End(), in UTC
 	setup, cycle, gap dist      // gap.nNeg counts 226-before-EOF cycles
+	wait, intended    dist      // open model: start − intended, done + wait
 }
 
 // NewSummary returns an empty Summary.
@@ -103,6 +104,13 @@ func (a *modeAgg) add(r *Record) {
 	if d, ok := r.RaceGap(); ok {
 		a.gap.add(int64(d))
 	}
+	if !r.Intended.IsZero() {
+		wait := max(r.Start.Sub(r.Intended), 0)
+		a.wait.add(int64(wait))
+		if d, ok := r.CycleTime(); ok {
+			a.intended.add(int64(wait + d))
+		}
+	}
 }
 
 func (a *modeAgg) merge(o *modeAgg) {
@@ -124,6 +132,8 @@ func (a *modeAgg) merge(o *modeAgg) {
 	a.setup.merge(&o.setup)
 	a.cycle.merge(&o.cycle)
 	a.gap.merge(&o.gap)
+	a.wait.merge(&o.wait)
+	a.intended.merge(&o.intended)
 }
 
 // ModeStats is the summary of one mode, or of all modes (Mode AllModes).
@@ -152,6 +162,13 @@ type ModeStats struct {
 	// EOF (race gap < 0): the RFC 959 §5.2 race. It is a subset of
 	// RaceGap.Count, which is what the text report's percentage is of.
 	BeforeEOF int64 `json:"before_eof"`
+	// Wait and Intended cover open-model cycles (those with an intended
+	// start): Wait is start − intended, how long a due cycle waited for a
+	// user-PI; Intended is the cycle time measured from the intended
+	// start, which keeps a server stall in the latency of every cycle
+	// that queued behind it (coordinated omission, corrected as wrk2 does).
+	Wait     LatencyStats `json:"wait_ns,omitzero"`
+	Intended LatencyStats `json:"cycle_from_intended_ns,omitzero"`
 }
 
 // OutcomeCounts counts cycles per outcome. It encodes as a JSON object
@@ -196,6 +213,8 @@ func (a *modeAgg) stats(mode string) ModeStats {
 		Setup:    a.setup.stats(),
 		Cycle:    a.cycle.stats(),
 		RaceGap:  a.gap.stats(),
+		Wait:     a.wait.stats(),
+		Intended: a.intended.stats(),
 	}
 	for o, n := range a.outcomes {
 		ms.Outcomes[o] = n
@@ -311,8 +330,11 @@ func writeModeText(w io.Writer, ms *ModeStats) {
 	for _, row := range []struct {
 		name string
 		ls   *LatencyStats
-	}{{"setup", &ms.Setup}, {"cycle", &ms.Cycle}, {"race gap", &ms.RaceGap}} {
+	}{{"setup", &ms.Setup}, {"cycle", &ms.Cycle}, {"race gap", &ms.RaceGap}, {"wait", &ms.Wait}, {"cycle*", &ms.Intended}} {
 		ls := row.ls
+		if ls.Count == 0 && (ls == &ms.Wait || ls == &ms.Intended) {
+			continue // closed model: no intended start
+		}
 		if ls.Count == 0 {
 			fmt.Fprintf(w, "  %s\t0\t-\t-\t-\t-\t-\t-\n", row.name)
 			continue
@@ -322,6 +344,9 @@ func writeModeText(w io.Writer, ms *ModeStats) {
 			fmtDuration(ls.P99), fmtDuration(ls.Max), fmtDuration(ls.Mean))
 	}
 	fmt.Fprintf(w, "  226 before EOF: %d (%s)\n", ms.BeforeEOF, percent(ms.BeforeEOF, ms.RaceGap.Count))
+	if ms.Wait.Count > 0 {
+		fmt.Fprintf(w, "  (open model: wait = start − intended start; cycle* = cycle time from the intended start)\n")
+	}
 }
 
 // failureText lists the outcomes other than ok that have a count, in the
