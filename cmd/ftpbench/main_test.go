@@ -164,6 +164,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--faults", "refuse-data=2"}, `--faults`},
 		{[]string{"serve", "--passive-ports", "9-1"}, `--passive-ports`},
 		{[]string{"run", "--policy", "lazy"}, `"lazy"`},
+		{[]string{"run", "--stages", "30s"}, `--stages`},
+		{[]string{"run", "--segment", "3/3"}, `--segment`},
+		{[]string{"run", "--max-inflight", "5"}, `--rate`},
+		{[]string{"run", "--rate", "-5"}, `--rate`},
+		{[]string{"run", "--start-at", "tomorrow"}, `--start-at`},
 		{[]string{"run", "--virtual", "ftp://h/f"}, `--virtual`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

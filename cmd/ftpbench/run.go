@@ -35,6 +35,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	trustPASV := fs.Bool("trust-pasv-address", false, "connect to the address in the 227 reply instead of the control connection's peer")
 	simLatency := fs.Duration("sim-latency", 0, "simulation only: one-way latency of every link")
 	simBandwidth := fs.String("sim-bandwidth", "0", "simulation only: bytes per second per direction of every link (0: unlimited)")
+	rate := fs.Float64("rate", 0, "open model: cycles per second across all users (0: closed model, each user-PI runs back to back)")
+	stages := fs.String("stages", "", "ramp users (closed model) or the rate (with --rate) through DURATION:TARGET legs, e.g. 30s:100,1m:500,30s:0")
+	maxInFlight := fs.Int("max-inflight", 0, "open model: cycles waiting or running before due cycles are dropped (default -c)")
+	perLogin := fs.Int("cycles-per-login", 0, "QUIT and log in again every K cycles; the login is then a phase of the cycle (0: never)")
+	loginOnly := fs.Bool("login-only", false, "cycles are connect, login and QUIT only (a login storm)")
+	segment := fs.String("segment", "", "run shard i of N (i/N): its share of users, cycles and rate, and seqs i, i+N, …")
+	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339) before starting, so shards start together")
 	policy := fs.String("policy", "strict", "how a transfer ends: strict (RFC 959), eager, eof-only, hold-open, close-first")
 	virtual := fs.Bool("virtual", false, "simulation only: run in virtual time, deterministic for a --seed (-d counts virtual time)")
 	seed := fs.Uint64("seed", 1, "simulation only: seed of scheduling (--virtual), jitter and server draws")
@@ -45,7 +52,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
-	cfg := loadgen.Config{Users: *users, Cycles: *cycles, Duration: *duration, Think: *think, Timeout: *timeout, TrustPASVAddress: *trustPASV}
+	cfg := loadgen.Config{Users: *users, Cycles: *cycles, Duration: *duration, Think: *think, Timeout: *timeout, TrustPASVAddress: *trustPASV,
+		MaxInFlight: *maxInFlight, CyclesPerLogin: *perLogin, LoginOnly: *loginOnly}
 	bad := func(err error) int { return usageError(stderr, "run", err) }
 	var err error
 	if cfg.Modes, err = loadgen.ParseModes(*modes); err != nil {
@@ -56,6 +64,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Policy, err = loadgen.ParsePolicy(*policy); err != nil {
 		return bad(fmt.Errorf("--policy: %w", err))
+	}
+	var legs []loadgen.Stage
+	if *stages != "" {
+		if legs, err = loadgen.ParseStages(*stages); err != nil {
+			return bad(fmt.Errorf("--stages: %w", err))
+		}
+	}
+	switch {
+	case *rate < 0 || *maxInFlight < 0 || *perLogin < 0:
+		return bad(errors.New("--rate, --max-inflight and --cycles-per-login must not be negative"))
+	case fs.Changed("rate"):
+		cfg.Pacer = loadgen.StagesPacer{Start: *rate, Stages: legs}
+	case fs.Changed("max-inflight"):
+		return bad(errors.New("--max-inflight applies to the open model: give --rate"))
+	default:
+		cfg.UserStages = legs
+	}
+	var startTime time.Time
+	if *startAt != "" {
+		if startTime, err = time.Parse(time.RFC3339, *startAt); err != nil {
+			return bad(fmt.Errorf("--start-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", *startAt))
+		}
 	}
 	n, err := loadgen.ParseSize(*size)
 	if err != nil {
@@ -79,8 +109,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case cfg.Op == loadgen.OpSTOR && n == 0:
 		return bad(errors.New("--size 0: stor needs a payload"))
 	}
-	if *cycles == 0 && *duration == 0 {
+	if *cycles == 0 && *duration == 0 && len(legs) == 0 {
 		cfg.Duration = 5 * time.Second
+	}
+	if *segment != "" {
+		seg, err := loadgen.ParseSegment(*segment)
+		if err != nil {
+			return bad(fmt.Errorf("--segment: %w", err))
+		}
+		cfg = seg.Split(cfg)
 	}
 
 	where := "simulated server"
@@ -124,11 +161,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return bad(fmt.Errorf("--out: %w", err))
 	}
 	bound := fmt.Sprintf("for %v", cfg.Duration)
-	if cfg.Cycles > 0 {
+	switch {
+	case cfg.Cycles > 0:
 		bound = fmt.Sprintf("%d cycles", cfg.Cycles)
+	case len(legs) > 0:
+		bound = "stages " + loadgen.FormatStages(legs)
 	}
-	fmt.Fprintf(stderr, "ftpbench: %d users, %s %s of %s, %s, against %s; records to %s\n",
-		cfg.Users, strings.Join(strings.Split(*modes, ","), "/"), cfg.Op, *size, bound, where, *out)
+	model := fmt.Sprintf("%d users", cfg.Users)
+	if cfg.Pacer != nil {
+		model = fmt.Sprintf("%v with %d users", cfg.Pacer, cfg.Users)
+	}
+	if cfg.Segment.Count > 0 {
+		model += ", segment " + cfg.Segment.String()
+	}
+	fmt.Fprintf(stderr, "ftpbench: %s, %s %s of %s, %s, against %s; records to %s\n",
+		model, strings.Join(strings.Split(*modes, ","), "/"), cfg.Op, *size, bound, where, *out)
+	if !startTime.IsZero() {
+		if err := loadgen.Sleep(ctx, loadgen.WallClock{}, time.Until(startTime)); err != nil {
+			f.Close()
+			return exitInterrupted
+		}
+	}
 
 	records, err := loadgen.Run(ctx, cfg)
 	if err != nil {
