@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Charts returns the charts of the analysed records, in report order:
@@ -35,12 +36,43 @@ func (a *Analysis) Charts() ([]*Chart, error) {
 // index here, so it has the same colour in every chart.
 func (a *Analysis) modes() []string { return a.series.modeNames() }
 
-// timePlot returns a plot whose X axis is the run's time span.
+// timePlot returns a plot whose X axis is the run's time span, with the
+// stage boundaries of the runs' sidecars drawn across it.
 func (a *Analysis) timePlot(title, yLabel string) *plot.Plot {
 	p := newPlot(title, "", yLabel)
 	setTimeAxis(p, a.series.first, a.series.last)
 	p.Y.Min = 0
+	for _, src := range a.Sources {
+		if src.Info == nil {
+			continue
+		}
+		for _, m := range src.Info.Stages {
+			if x := unixSeconds(m.At); x >= p.X.Min && x <= p.X.Max {
+				p.Add(stageLine{x: x, label: m.Label})
+			}
+		}
+	}
 	return p
+}
+
+// stageLine is a vertical dashed line across a time plot at a stage
+// boundary, labelled at the top with what the stage ramps to.
+type stageLine struct {
+	x     float64
+	label string
+}
+
+// Plot implements plot.Plotter.
+func (s stageLine) Plot(c draw.Canvas, plt *plot.Plot) {
+	trX, _ := plt.Transforms(&c)
+	x := trX(s.x)
+	style := draw.LineStyle{Color: color.Gray{Y: 110}, Width: vg.Points(0.75), Dashes: []vg.Length{vg.Points(3), vg.Points(3)}}
+	c.StrokeLine2(style, x, c.Min.Y, x, c.Max.Y)
+	font := plt.Title.TextStyle
+	font.Font.Size = vg.Points(8)
+	font.Color = color.Gray{Y: 90}
+	font.XAlign, font.YAlign = draw.XLeft, draw.YTop
+	c.FillText(font, vg.Point{X: x + vg.Points(2), Y: c.Max.Y}, s.label)
 }
 
 // noData marks p as empty: it says why in the title and gives the Y axis

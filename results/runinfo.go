@@ -29,6 +29,16 @@ type RunInfo struct {
 	// EndReason says why the run stopped: "completed", "interrupted",
 	// "no cycle succeeded", "write error: …".
 	EndReason string `json:"end_reason"`
+	// Stages are the boundaries of the run's stages (--stages), which
+	// the time charts draw as vertical lines.
+	Stages []StageMark `json:"stages,omitempty"`
+}
+
+// StageMark is the start of one stage of a run: when, and what it ramps
+// to ("→ 500 users", "→ 2000/s").
+type StageMark struct {
+	At    time.Time `json:"at"`
+	Label string    `json:"label"`
 }
 
 // MetaPath returns the sidecar path of the results file at path:

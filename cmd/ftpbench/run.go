@@ -183,6 +183,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	clock := cfg.Clock
+	if clock == nil {
+		clock = loadgen.WallClock{}
+	}
+	runStart := clock.Now()
 	records, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		f.Close()
@@ -208,7 +213,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code := writeSummary(stdout, stderr, sum, *format)
 	info := &results.RunInfo{Command: results.RedactCommand(append([]string{"ftpbench", "run"}, args...)),
-		Target: where, Start: sum.All().Start, End: time.Now().UTC(), EndReason: "completed"}
+		Target: where, Start: sum.All().Start, End: clock.Now().UTC(), EndReason: "completed",
+		Stages: stageMarks(runStart, legs, cfg.Pacer != nil)}
 	switch {
 	case writeErr != nil:
 		fmt.Fprintf(stderr, "ftpbench run: writing %s: %v\n", *out, writeErr)
@@ -221,4 +227,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		info.EndReason, code = "no cycle succeeded", exitFailed
 	}
 	return finishRun(ctx, stdout, stderr, *out, info, sum, thresholds, *plotsDir, *format, code)
+}
+
+// stageMarks lists when each stage began, for the charts: runStart plus
+// the durations of the stages before it.
+func stageMarks(runStart time.Time, legs []loadgen.Stage, rate bool) []results.StageMark {
+	unit := " users"
+	if rate {
+		unit = "/s"
+	}
+	marks := make([]results.StageMark, len(legs))
+	at := runStart.UTC()
+	for i, leg := range legs {
+		marks[i] = results.StageMark{At: at, Label: fmt.Sprintf("→ %g%s", leg.Target, unit)}
+		at = at.Add(leg.Duration)
+	}
+	return marks
 }
