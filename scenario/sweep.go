@@ -2,12 +2,10 @@ package scenario
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"ftpbench/loadgen"
@@ -96,41 +94,18 @@ var sweepHeader = []string{"users", "latency", "cycles", "cycles/s", "MB/s", "se
 
 // WriteSweep prints a sweep as "text", "csv" or "json".
 func WriteSweep(w io.Writer, points []Point, format string) error {
-	errPct := func(s results.ModeStats) float64 {
-		if s.Cycles == 0 {
-			return 0
+	var csvRows, textRows [][]string
+	for _, p := range points {
+		s := p.Stats
+		errPct := 0.0
+		if s.Cycles > 0 {
+			errPct = 100 * float64(s.Cycles-s.OK) / float64(s.Cycles)
 		}
-		return 100 * float64(s.Cycles-s.OK) / float64(s.Cycles)
+		head := []string{strconv.Itoa(p.Users), p.Latency.String(), strconv.FormatInt(s.Cycles, 10),
+			strconv.FormatFloat(s.CyclesPerSec, 'f', 2, 64), strconv.FormatFloat(s.BytesPerSec/1e6, 'f', 3, 64)}
+		csvRows = append(csvRows, append(slices.Clone(head),
+			strconv.FormatInt(int64(s.Setup.P50), 10), strconv.FormatInt(int64(s.Setup.P99), 10), pctText(errPct)))
+		textRows = append(textRows, append(head, s.Setup.P50.String(), s.Setup.P99.String(), pctText(errPct)))
 	}
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(points)
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write(sweepHeader)
-		for _, p := range points {
-			s := p.Stats
-			cw.Write([]string{strconv.Itoa(p.Users), p.Latency.String(), strconv.FormatInt(s.Cycles, 10),
-				strconv.FormatFloat(s.CyclesPerSec, 'f', 2, 64), strconv.FormatFloat(s.BytesPerSec/1e6, 'f', 3, 64),
-				strconv.FormatInt(int64(s.Setup.P50), 10), strconv.FormatInt(int64(s.Setup.P99), 10),
-				pctText(errPct(s))})
-		}
-		cw.Flush()
-		return cw.Error()
-	case "text":
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, h := range sweepHeader {
-			fmt.Fprint(tw, h, "\t")
-		}
-		fmt.Fprintln(tw)
-		for _, p := range points {
-			s := p.Stats
-			fmt.Fprintf(tw, "%d\t%v\t%d\t%.2f\t%.3f\t%v\t%v\t%s\t\n", p.Users, p.Latency, s.Cycles, s.CyclesPerSec,
-				s.BytesPerSec/1e6, s.Setup.P50, s.Setup.P99, pctText(errPct(s)))
-		}
-		return tw.Flush()
-	}
-	return fmt.Errorf("format %q: want text, csv or json", format)
+	return writeTable(w, format, sweepHeader, points, csvRows, textRows)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,40 +62,41 @@ var raceHeader = []string{"end", "policy", "cycles", "ok%", "truncated%", "desyn
 // The output depends only on the cells, so a seed prints the same bytes.
 func WriteRaceTable(w io.Writer, cells []Cell, format string) error {
 	rows := make([]RaceRow, len(cells))
+	var csvRows, textRows [][]string
 	for i, c := range cells {
-		rows[i] = c.Row()
+		r := c.Row()
+		rows[i] = r
+		shares := []string{r.End, r.Policy, strconv.FormatInt(r.Cycles, 10),
+			pctText(r.OK), pctText(r.Truncated), pctText(r.Desync), pctText(r.Timeout), pctText(r.Other),
+			strconv.FormatInt(r.GapCount, 10)}
+		csvRows = append(csvRows, append(slices.Clone(shares),
+			pctText(r.BeforeEOF), strconv.FormatInt(r.GapP50, 10), strconv.FormatInt(r.GapP99, 10)))
+		before, p50, p99 := "-", "-", "-"
+		if r.GapCount > 0 {
+			before, p50, p99 = pctText(r.BeforeEOF), time.Duration(r.GapP50).String(), time.Duration(r.GapP99).String()
+		}
+		textRows = append(textRows, append(shares, before, p50, p99))
 	}
+	return writeTable(w, format, raceHeader, rows, csvRows, textRows)
+}
+
+// writeTable prints a table under header as "json" (v, indented), "csv"
+// (csvRows) or "text" (textRows, aligned in columns).
+func writeTable(w io.Writer, format string, header []string, v any, csvRows, textRows [][]string) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return enc.Encode(v)
 	case "csv":
 		cw := csv.NewWriter(w)
-		cw.Write(raceHeader)
-		for _, r := range rows {
-			cw.Write([]string{r.End, r.Policy, strconv.FormatInt(r.Cycles, 10),
-				pctText(r.OK), pctText(r.Truncated), pctText(r.Desync), pctText(r.Timeout), pctText(r.Other),
-				strconv.FormatInt(r.GapCount, 10), pctText(r.BeforeEOF), strconv.FormatInt(r.GapP50, 10), strconv.FormatInt(r.GapP99, 10)})
-		}
-		cw.Flush()
+		cw.Write(header)
+		cw.WriteAll(csvRows)
 		return cw.Error()
 	case "text":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for i, h := range raceHeader {
-			fmt.Fprint(tw, h, "\t")
-			if i == len(raceHeader)-1 {
-				fmt.Fprintln(tw)
-			}
-		}
-		for _, r := range rows {
-			before, p50, p99 := "-", "-", "-"
-			if r.GapCount > 0 {
-				before, p50, p99 = pctText(r.BeforeEOF), time.Duration(r.GapP50).String(), time.Duration(r.GapP99).String()
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.End, r.Policy, r.Cycles,
-				pctText(r.OK), pctText(r.Truncated), pctText(r.Desync), pctText(r.Timeout), pctText(r.Other),
-				r.GapCount, before, p50, p99)
+		for _, row := range append([][]string{header}, textRows...) {
+			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		}
 		return tw.Flush()
 	}

@@ -83,6 +83,8 @@ func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (code int, done b
 	return exitOK, false
 }
 
+func validFormat(f string) bool { return f == "text" || f == "csv" || f == "json" }
+
 // linkFlags are a link's three flags under a prefix ("" or "control-").
 type linkFlags struct {
 	latency   *time.Duration
@@ -175,16 +177,21 @@ func cmdRace(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return bad(errors.New("--cycles and --users must be at least 1"))
 	case *timeout <= 0:
 		return bad(fmt.Errorf("--timeout %v: must be positive", *timeout))
-	case *format != "text" && *format != "csv" && *format != "json":
+	case !validFormat(*format):
 		return bad(fmt.Errorf("--format %q: want text, csv or json", *format))
 	}
 	cells, err := scenario.Race(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpsim race: %v\n", err)
-		return exitFail
+	if err == nil {
+		err = scenario.WriteRaceTable(stdout, cells, *format)
 	}
-	if err := scenario.WriteRaceTable(stdout, cells, *format); err != nil {
-		fmt.Fprintf(stderr, "ftpsim race: %v\n", err)
+	return done(stderr, "race", err)
+}
+
+// done reports a failed experiment or write on one line and returns the
+// exit code.
+func done(stderr io.Writer, cmd string, err error) int {
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsim %s: %v\n", cmd, err)
 		return exitFail
 	}
 	return exitOK
@@ -234,17 +241,12 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	switch {
 	case *duration <= 0 || *timeout <= 0 || *think < 0:
 		return bad(errors.New("--duration and --timeout must be positive, --think not negative"))
-	case *format != "text" && *format != "csv" && *format != "json":
+	case !validFormat(*format):
 		return bad(fmt.Errorf("--format %q: want text, csv or json", *format))
 	}
 	points, err := scenario.Sweep(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpsim sweep: %v\n", err)
-		return exitFail
+	if err == nil {
+		err = scenario.WriteSweep(stdout, points, *format)
 	}
-	if err := scenario.WriteSweep(stdout, points, *format); err != nil {
-		fmt.Fprintf(stderr, "ftpsim sweep: %v\n", err)
-		return exitFail
-	}
-	return exitOK
+	return done(stderr, "sweep", err)
 }
