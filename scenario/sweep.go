@@ -109,3 +109,19 @@ func WriteSweep(w io.Writer, points []Point, format string) error {
 	}
 	return writeTable(w, format, sweepHeader, points, csvRows, textRows)
 }
+
+// SweepChart draws a sweep as a capacity curve, one line per latency.
+func SweepChart(points []Point) (*results.Chart, error) {
+	var series []results.CapacitySeries
+	for _, p := range points {
+		name := "latency " + p.Latency.String()
+		if len(series) == 0 || series[len(series)-1].Name != name {
+			series = append(series, results.CapacitySeries{Name: name})
+		}
+		s := &series[len(series)-1]
+		s.Users = append(s.Users, float64(p.Users))
+		s.CyclesPerSec = append(s.CyclesPerSec, p.Stats.CyclesPerSec)
+		s.SetupP99 = append(s.SetupP99, float64(p.Stats.Setup.P99))
+	}
+	return results.CapacityChart(series)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,3 +105,33 @@ func writeTable(w io.Writer, format string, header []string, v any, csvRows, tex
 }
 
 func pctText(p float64) string { return strconv.FormatFloat(p, 'f', 1, 64) }
+
+// RaceChart draws the matrix as heat maps: the share of cycles that
+// ended ok, and the share that read the final reply before the data EOF.
+func RaceChart(cells []Cell) *results.Chart {
+	var ends, policies []string
+	index := map[[2]string]RaceRow{}
+	for _, c := range cells {
+		if !slices.Contains(ends, c.End) {
+			ends = append(ends, c.End)
+		}
+		if !slices.Contains(policies, c.Policy) {
+			policies = append(policies, c.Policy)
+		}
+		index[[2]string{c.End, c.Policy}] = c.Row()
+	}
+	cell := func(r, c int) RaceRow { return index[[2]string{ends[r], policies[c]}] }
+	return results.MatrixChart("race-matrix", "Race matrix: server end-behaviour × client end-policy",
+		"Each cell is one server behaviour (row) against one client policy (column). Top: the share of cycles that ended ok "+
+			"(red: the pair loses data, desyncs or stalls). Bottom: of the cycles that saw both, the share where the final "+
+			"reply came before the data EOF (grey: no such cycle).",
+		ends, policies, []results.MatrixPanel{
+			{Title: "ok %", Min: 0, Max: 100, GoodHigh: true, Format: results.PercentText, Value: func(r, c int) float64 { return cell(r, c).OK }},
+			{Title: "226 before EOF %", Min: 0, Max: 100, Format: results.PercentText, Value: func(r, c int) float64 {
+				if row := cell(r, c); row.GapCount > 0 {
+					return row.BeforeEOF
+				}
+				return math.NaN()
+			}},
+		})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"ftpbench/loadgen"
+	"ftpbench/results"
 	"ftpbench/scenario"
 	"ftpbench/sim"
 )
@@ -127,6 +128,7 @@ func cmdRace(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 2*time.Second, "user-PI and server deadline, in virtual time")
 	seed := fs.Uint64("seed", 1, "seed of scheduling, jitter and server draws")
 	format := fs.String("format", "text", "text, csv or json")
+	plots := fs.String("plots", "", "also draw the matrix as heat maps (race-matrix.png, .svg) in this directory")
 	data := addLinkFlags(fs, "", "the link (data, and control unless --control-* is given)", scenario.DefaultLinks.Data)
 	control := addLinkFlags(fs, "control-", "the control connections' own link", sim.Link{})
 	if code, done := parse(fs, args, stderr); done {
@@ -184,6 +186,9 @@ func cmdRace(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = scenario.WriteRaceTable(stdout, cells, *format)
 	}
+	if err == nil && *plots != "" {
+		_, err = results.SaveCharts(*plots, []*results.Chart{scenario.RaceChart(cells)})
+	}
 	return done(stderr, "race", err)
 }
 
@@ -210,6 +215,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	timeout := fs.Duration("timeout", 10*time.Second, "user-PI and server deadline, in virtual time")
 	seed := fs.Uint64("seed", 1, "seed of scheduling")
 	format := fs.String("format", "text", "text, csv or json")
+	plots := fs.String("plots", "", "also draw the capacity curve (capacity.png, .svg) in this directory")
 	if code, done := parse(fs, args, stderr); done {
 		return code
 	}
@@ -247,6 +253,12 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	points, err := scenario.Sweep(ctx, cfg)
 	if err == nil {
 		err = scenario.WriteSweep(stdout, points, *format)
+	}
+	if err == nil && *plots != "" {
+		var c *results.Chart
+		if c, err = scenario.SweepChart(points); err == nil {
+			_, err = results.SaveCharts(*plots, []*results.Chart{c})
+		}
 	}
 	return done(stderr, "sweep", err)
 }
