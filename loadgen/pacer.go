@@ -132,8 +132,8 @@ func FormatStages(stages []Stage) string {
 	return strings.Join(legs, ",")
 }
 
-// stagesLength is the total duration of stages.
-func stagesLength(stages []Stage) time.Duration {
+// StagesDuration is the total duration of stages.
+func StagesDuration(stages []Stage) time.Duration {
 	var d time.Duration
 	for _, s := range stages {
 		d += s.Duration

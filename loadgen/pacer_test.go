@@ -93,8 +93,8 @@ func FuzzParseStages(f *testing.F) {
 		}
 		p := StagesPacer{Stages: st}
 		for n := range int64(50) {
-			if at, ok := p.Due(n); ok && (at < 0 || at > stagesLength(st)) {
-				t.Fatalf("%q: cycle %d due at %v, outside [0, %v]", s, n, at, stagesLength(st))
+			if at, ok := p.Due(n); ok && (at < 0 || at > StagesDuration(st)) {
+				t.Fatalf("%q: cycle %d due at %v, outside [0, %v]", s, n, at, StagesDuration(st))
 			}
 		}
 	})
