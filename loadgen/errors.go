@@ -37,12 +37,13 @@ var ErrReplyTooLong = errors.New("reply too long")
 
 // classify maps the error that ended a cycle to its outcome.
 func classify(ctx context.Context, err error) results.Outcome {
+	if err == nil {
+		return results.OK // before the errors.As targets below, which escape
+	}
 	var re *ReplyError
 	var pe textproto.ProtocolError
 	var ne net.Error
 	switch {
-	case err == nil:
-		return results.OK
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return results.Canceled
 	case errors.Is(err, ErrTruncated):
