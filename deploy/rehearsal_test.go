@@ -51,8 +51,8 @@ const (
 	// intervals of RATE.
 	keptUp = 10 * time.Second / rehearsalRate
 	// startDelay is how far ahead START_AT is set: time for the shard
-	// processes to start.
-	startDelay = 1500 * time.Millisecond
+	// processes to start, even on a loaded machine.
+	startDelay = 5 * time.Second
 )
 
 // TestRehearsal runs the manifests' command lines as Kubernetes would run

@@ -420,7 +420,7 @@ func pythonImports(py, module string) error {
 	if err := isExecutable(py); err != nil {
 		return fmt.Errorf("%s: %w", py, err)
 	}
-	out, err := runBounded(5*time.Second, py, "-c", "import "+module)
+	out, err := runBounded(30*time.Second, py, "-c", "import "+module) // python starts slowly on a loaded machine
 	if err != nil {
 		return fmt.Errorf("%s cannot import %s: %v: %s", py, module, err, strings.TrimSpace(out))
 	}
