@@ -35,6 +35,18 @@ var ErrDesync = errors.New("reply out of step with commands")
 // ErrReplyTooLong reports a reply longer than the user-PI accepts.
 var ErrReplyTooLong = errors.New("reply too long")
 
+// localExhaustion reports whether err is this host running out of
+// descriptors, buffers or ports: no server was involved, and retrying at
+// once cannot help.
+func localExhaustion(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.EADDRNOTAVAIL} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // classify maps the error that ended a cycle to its outcome.
 func classify(ctx context.Context, err error) results.Outcome {
 	if err == nil {
@@ -55,7 +67,9 @@ func classify(ctx context.Context, err error) results.Outcome {
 			return results.Refused
 		}
 		return results.ReplyError
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ECONNREFUSED), localExhaustion(err):
+		// Refused by the server, or the connection could not even be
+		// tried for want of local descriptors, buffers or ports.
 		return results.Refused
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():

@@ -14,9 +14,16 @@ const (
 	ModePORT Mode = "port" // user-DTP listens, PORT, the server-DTP connects
 	ModeEPSV Mode = "epsv" // EPSV, 229, the user-DTP connects
 	ModeEPRT Mode = "eprt" // user-DTP listens, EPRT, the server-DTP connects
+	// ModeDefault sends no set-up command: the user-DTP listens on the
+	// control connection's own address and port U, the default data port
+	// of RFC 959 §3.2, and the server-DTP connects there (from port L-1).
+	ModeDefault Mode = "default"
+	// ModeFXP is a server-to-server transfer (RFC 959 §5.2 Figure 3)
+	// between Config.Target and Config.FXPTarget; see runFXP.
+	ModeFXP Mode = "fxp"
 )
 
-var allModes = []Mode{ModePASV, ModePORT, ModeEPSV, ModeEPRT}
+var allModes = []Mode{ModePASV, ModePORT, ModeEPSV, ModeEPRT, ModeDefault, ModeFXP}
 
 // Passive reports whether the user-DTP dials (rather than listens) in m.
 func (m Mode) Passive() bool { return m == ModePASV || m == ModeEPSV }
@@ -32,7 +39,7 @@ func ParseModes(s string) ([]Mode, error) {
 			known = known || k == m
 		}
 		if !known {
-			return nil, fmt.Errorf("unknown mode %q (want pasv, port, epsv or eprt)", f)
+			return nil, fmt.Errorf("unknown mode %q (want pasv, port, epsv, eprt, default or fxp)", f)
 		}
 		modes = append(modes, m)
 	}

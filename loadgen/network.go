@@ -22,6 +22,19 @@ type TCP struct {
 	// LocalAddr, when set, is the local address control and data
 	// connections are dialled from (port 0: ephemeral).
 	LocalAddr *net.TCPAddr
+	// ReuseAddr makes the local port of every dialled connection one that
+	// a listener of this process may share: the default data port mode
+	// listens on the control connection's own port (RFC 959 §3.2). The
+	// socket binds an ephemeral port of its own before connecting (a port
+	// chosen by connect() may be shared with other connections, whose
+	// sockets would block the listen) and sets SO_REUSEADDR; Go's
+	// listeners set SO_REUSEADDR too, and on Linux that is all a
+	// listener needs to bind a port held by a connected socket. Off by
+	// default: explicitly bound ports are not shared between
+	// destinations, so a run with many data connections would exhaust the
+	// ephemeral range sooner. Without effect where the platform has no
+	// SO_REUSEADDR (see reuseAddrControl).
+	ReuseAddr bool
 }
 
 var _ Network = TCP{}
@@ -31,6 +44,12 @@ func (t TCP) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	d := net.Dialer{}
 	if t.LocalAddr != nil {
 		d.LocalAddr = t.LocalAddr
+	}
+	if t.ReuseAddr && reuseAddrControl != nil {
+		d.Control = reuseAddrControl
+		if d.LocalAddr == nil {
+			d.LocalAddr = &net.TCPAddr{} // bind(any, 0) before connect
+		}
 	}
 	return d.DialContext(ctx, "tcp", addr)
 }

@@ -163,6 +163,8 @@ func Run(ctx context.Context, cfg Config) (<-chan results.Record, error) {
 	}
 	r := &run{cfg: &cfg, out: make(chan results.Record, 2*cfg.Users), start: cfg.Clock.Now()}
 	r.seg = cfg.Segment.String()
+	r.halt = cfg.Clock.NewSignal()
+	stopHalt := context.AfterFunc(ctx, r.halt.Fire)
 	if cfg.Duration > 0 {
 		r.stopTimer = cfg.Clock.AfterFunc(cfg.Duration, r.expire)
 	}
@@ -196,6 +198,7 @@ func Run(ctx context.Context, cfg Config) (<-chan results.Record, error) {
 	}
 	cfg.Clock.Go(func() {
 		wg.Wait()
+		stopHalt()
 		if r.stopTimer != nil {
 			r.stopTimer.Stop()
 		}
@@ -212,6 +215,7 @@ type run struct {
 	next      atomic.Int64 // next ticket of the closed model
 	expired   atomic.Bool  // Duration has passed
 	stopTimer Timer
+	halt      Signal    // fired when the run is over (duration, ctx): pauses end
 	jobs      *jobQueue // open model: due cycles waiting for a user-PI
 	gate      *userGate // closed model with stages: how many user-PIs may run
 }
@@ -225,6 +229,7 @@ type job struct {
 
 func (r *run) expire() {
 	r.expired.Store(true)
+	r.halt.Fire()
 	if r.gate != nil {
 		r.gate.set(0) // wake ramped-down user-PIs so they can leave
 	}
@@ -285,7 +290,7 @@ func (r *run) drive(ctx context.Context, u *userPI) {
 		if u.backoff > 0 {
 			pause = u.backoff
 		}
-		if r.jobs == nil && pause > 0 && Sleep(ctx, u.clock, pause) != nil {
+		if r.jobs == nil && pause > 0 && r.halt.Wait(u.clock.Now().Add(pause)) {
 			return
 		}
 	}
@@ -325,6 +330,11 @@ func (r *run) cycle(ctx context.Context, u *userPI, j job) (rec results.Record, 
 		return rec, false
 	}
 	rec = u.runCycle(ctx, seq, mode, loggedIn)
+	if u.exhausted {
+		u.backoff = min(max(2*u.backoff, 10*time.Millisecond), time.Second)
+	} else {
+		u.backoff = 0
+	}
 	u.onConn++
 	if u.broken {
 		u.close()

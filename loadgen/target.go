@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -76,9 +77,17 @@ func ParseTarget(raw string) (Target, error) {
 	return t, nil
 }
 
+// redactURLError returns what url.Parse found wrong without the parts of
+// the URL it quotes that may belong to the password: *url.Error quotes the
+// whole URL, and an EscapeError the bad %-escape, which may be in the
+// password.
 func redactURLError(err error) error {
 	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
+		err = ue.Err
+	}
+	var ee url.EscapeError
+	if errors.As(err, &ee) {
+		return errors.New("invalid %-escape")
 	}
 	return err
 }

@@ -19,12 +19,15 @@ const maxReply = 64 << 10
 
 // capReader fails once more than n bytes were read since the last reset.
 type capReader struct {
-	r io.Reader
-	n int
+	r    io.Reader
+	n    int
+	err  error // the last read error since the reset
+	last byte  // the last byte read
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
 	if c.n <= 0 {
+		c.err = ErrReplyTooLong
 		return 0, ErrReplyTooLong
 	}
 	if len(p) > c.n {
@@ -32,6 +35,12 @@ func (c *capReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.n -= n
+	if n > 0 {
+		c.last = p[n-1]
+	}
+	if err != nil {
+		c.err = err
+	}
 	return n, err
 }
 
@@ -44,15 +53,23 @@ type replyReader struct {
 }
 
 func newReplyReader(r io.Reader) *replyReader {
-	rr := &replyReader{limit: capReader{r: r}}
+	rr := &replyReader{limit: capReader{r: r, last: '\n'}}
 	rr.r = textproto.NewReader(bufio.NewReaderSize(&rr.limit, 4096))
 	return rr
 }
 
 // readReply reads one reply; multi-line text is joined with newlines.
 func (rr *replyReader) readReply() (int, string, error) {
-	rr.limit.n = maxReply
-	return rr.r.ReadResponse(0)
+	rr.limit.n, rr.limit.err = maxReply, nil
+	code, text, err := rr.r.ReadResponse(0)
+	if rr.limit.err != nil && rr.limit.last != '\n' {
+		// bufio.Reader.ReadLine returns a line that a read error (a
+		// deadline, EOF, the cap) cut short as if it were whole, and drops
+		// the error: textproto would take "226 Transf" for a 226, or call
+		// "226" a malformed reply when the server was only slow.
+		return 0, "", fmt.Errorf("reply cut short: %w", rr.limit.err)
+	}
+	return code, text, err
 }
 
 // userPI is one control connection and the user-DTP it drives: RFC 959's
@@ -73,9 +90,8 @@ type userPI struct {
 	broken bool       // the control connection can no longer be trusted
 	onConn int        // cycles run on this control connection
 
-	backoff time.Duration // before the next attempt after a failed connect
-
-	buf []byte // data read buffer, reused across cycles
+	backoff   time.Duration // before the next attempt after a failed connect
+	exhausted bool          // the last cycle failed for want of local resources
 }
 
 func newUserPI(id int, cfg *Config) *userPI {
@@ -108,7 +124,11 @@ func (u *userPI) connect(ctx context.Context) error {
 	u.local, u.peer = addrOf(c.LocalAddr()), addrOf(c.RemoteAddr())
 	u.r = newReplyReader(c)
 	u.w = textproto.NewWriter(bufio.NewWriterSize(c, 512))
-	if err := u.login(); err != nil {
+	// Ctrl-C must not wait for the login's deadlines either.
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	err = u.login()
+	stop()
+	if err != nil {
 		u.close()
 		return err
 	}
@@ -193,6 +213,9 @@ func (u *userPI) reply(what string) (int, string, error) {
 	if err != nil {
 		u.broken = true
 		return 0, "", fmt.Errorf("%s reply: %w", what, err)
+	}
+	if code == 421 { // "closing control connection", in answer to any command (RFC 959 §4.2)
+		u.broken = true
 	}
 	if tr := u.cfg.Trace; tr != nil && tr.GotReply != nil {
 		tr.GotReply(u.id, code, text)

@@ -79,8 +79,9 @@ func TestVirtualClockReplaysASeed(t *testing.T) {
 // cycle fall exactly where the link latency puts them, as under synctest.
 func TestVirtualClockPhaseTimes(t *testing.T) {
 	const L = 25 * time.Millisecond
-	_, recs, _ := virtualRun(t, 7, 1, 4, sim.Link{Latency: L}, 0)
-	pasv := recs[0]
+	// Cycle 4 is PASV again (modes alternate), on the logged-in connection.
+	_, recs, _ := virtualRun(t, 7, 1, 5, sim.Link{Latency: L}, 0)
+	pasv := recs[4]
 	for p, want := range map[results.Phase]time.Duration{
 		results.SetupReply: 2 * L, results.DataOpen: 4 * L, results.Prelim: 6 * L, results.EOF: 6 * L, results.Final: 6 * L,
 	} {
@@ -91,8 +92,9 @@ func TestVirtualClockPhaseTimes(t *testing.T) {
 }
 
 // TestVirtualClockScale: 10,000 users on 50 ms links each run cycles with
-// 30 s of think time between them; the simulation covers more than a
-// minute of virtual time in a fraction of that in wall time.
+// 30 s of think time between them, every cycle recorded and ok. How much
+// faster than virtual time it runs is BenchmarkVirtualClockScale's to
+// measure, not a test's.
 func TestVirtualClockScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 users: skipped in -short mode")
@@ -111,8 +113,18 @@ func TestVirtualClockScale(t *testing.T) {
 	if len(perUser) != users {
 		t.Fatalf("%d users completed a cycle, want %d", len(perUser), users)
 	}
-	if virtual < 60*time.Second || wall > virtual/3 {
-		t.Fatalf("virtual %v in wall %v: want wall far below virtual", virtual, wall)
+	if virtual < 60*time.Second {
+		t.Fatalf("virtual %v: want more than a minute (three cycles 30 s apart)", virtual)
 	}
 	t.Logf("%d cycles of %d users: %v virtual in %v wall", len(recs), users, virtual, wall)
+}
+
+// BenchmarkVirtualClockScale reports how many seconds of virtual time a
+// second of wall time simulates with 10,000 users on 50 ms links.
+func BenchmarkVirtualClockScale(b *testing.B) {
+	for range b.N {
+		start := time.Now()
+		_, _, virtual := virtualRun(b, 3, 10_000, 30_000, sim.Link{Latency: 50 * time.Millisecond}, 30*time.Second)
+		b.ReportMetric(virtual.Seconds()/time.Since(start).Seconds(), "virtual-s/wall-s")
+	}
 }

@@ -58,6 +58,12 @@ type Config struct {
 	PortLinks map[int]Link
 	// Seed seeds the jitter generator.
 	Seed uint64
+	// ReuseAddr gives dialled connections the SO_REUSEADDR of
+	// loadgen.TCP.ReuseAddr: Listen may then take the local port of an
+	// open dialled connection, as a user-DTP does for RFC 959's default
+	// data port (the control connection's own port). Off, that port gives
+	// EADDRINUSE.
+	ReuseAddr bool
 }
 
 // Network is an in-memory TCP/IP network of named hosts ("netpipe"). Its
@@ -490,8 +496,8 @@ func (h *Host) enqueue(port uint16, c *Conn) bool {
 // empty, 0.0.0.0, "localhost" or this host's name or address (anything
 // else: EADDRNOTAVAIL), and port 0 takes an ephemeral port. A port that
 // already has a listener, or is the local port of an open dialled
-// connection, gives EADDRINUSE; TIME_WAIT does not block it (Go listeners
-// set SO_REUSEADDR).
+// connection (unless Config.ReuseAddr), gives EADDRINUSE; TIME_WAIT does
+// not block it (Go listeners set SO_REUSEADDR).
 func (h *Host) Listen(ctx context.Context, addr string) (net.Listener, error) {
 	fail := func(err error) (net.Listener, error) {
 		var a net.Addr
@@ -521,7 +527,7 @@ func (h *Host) Listen(ctx context.Context, addr string) (net.Listener, error) {
 		port = p
 	}
 	pt := h.ports[port]
-	if pt != nil && (pt.l != nil || pt.ephLive || pt.explicit > 0) {
+	if pt != nil && (pt.l != nil || (pt.ephLive || pt.explicit > 0) && !h.n.cfg.ReuseAddr) {
 		return fail(os.NewSyscallError("bind", syscall.EADDRINUSE))
 	}
 	if pt == nil {

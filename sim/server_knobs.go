@@ -254,12 +254,44 @@ const (
 	// Fault.Delay after the transfer command: it accepts (PASV/EPSV) or
 	// connects (PORT/EPRT) then (curl #12823, mod_proxy #335).
 	FaultSlowAccept FaultKind = "slow-accept"
+
+	// The faults below strike once the data connection is open and the
+	// 150 reply sent, and replace the end behaviour (except trickle,
+	// which only slows the final reply down).
+
+	// FaultHang: after the 150 the server moves no data and sends no
+	// final reply; it discards whatever the client sends until the
+	// client closes the control connection or Timeout passes, then ends
+	// the session without a word (prim-ftpd #258's hanging transfer, a
+	// wedged server process).
+	FaultHang FaultKind = "hang"
+	// FaultGarbageReply: the data moves and the data connection closes
+	// as RFC 959 asks, but the final reply is a malformed line,
+	// GarbageReply, instead of 226; the session goes on.
+	FaultGarbageReply FaultKind = "garbage-reply"
+	// FaultDropControl: half-way through the data (on STOR, once the
+	// first bytes arrived) the server closes the control connection and
+	// then the data connection, as when a session process dies.
+	FaultDropControl FaultKind = "drop-control"
+	// FaultTrickle: the final reply is sent one byte every Fault.Delay,
+	// a slow-loris server; a client must bound the whole reply, not each
+	// read.
+	FaultTrickle FaultKind = "trickle"
+	// Fault421: the server closes the data connection without moving
+	// data, replies "421 Service not available, closing control
+	// connection." and closes the control connection: a server shutting
+	// down mid-session (RFC 959 §4.2: 421 may answer any command).
+	Fault421 FaultKind = "421"
 )
+
+// GarbageReply is the final reply line of the garbage-reply fault: its
+// code is not a number, so a reply parser must reject it.
+const GarbageReply = "22G Transfer complete."
 
 // Fault is one fault with its parameter. The zero Fault is no fault.
 type Fault struct {
 	Kind  FaultKind
-	Delay time.Duration // late-listen:D, slow-accept:D
+	Delay time.Duration // late-listen:D, slow-accept:D, trickle:D
 }
 
 // String prints f the way ParseFault reads it, e.g. "late-listen:100ms";
@@ -268,7 +300,7 @@ func (f Fault) String() string {
 	switch f.Kind {
 	case "":
 		return "none"
-	case FaultLateListen, FaultSlowAccept:
+	case FaultLateListen, FaultSlowAccept, FaultTrickle:
 		return string(f.Kind) + ":" + f.Delay.String()
 	}
 	return string(f.Kind)
@@ -282,6 +314,11 @@ var faultKinds = []struct {
 	{FaultRefuseData, paramNone},
 	{FaultResetMidTransfer, paramNone},
 	{FaultSlowAccept, paramDuration},
+	{FaultHang, paramNone},
+	{FaultGarbageReply, paramNone},
+	{FaultDropControl, paramNone},
+	{FaultTrickle, paramDuration},
+	{Fault421, paramNone},
 }
 
 func faultKindNames() string {
@@ -296,8 +333,9 @@ func faultKindNames() string {
 }
 
 // ParseFault parses one fault: "late-listen:D", "refuse-data",
-// "reset-mid-transfer" or "slow-accept:D", names case-insensitive, D a
-// Go duration such as 100ms.
+// "reset-mid-transfer", "slow-accept:D", "hang", "garbage-reply",
+// "drop-control", "trickle:D" or "421", names case-insensitive, D a Go
+// duration such as 100ms.
 func ParseFault(s string) (Fault, error) {
 	tok := strings.TrimSpace(s)
 	name, arg, hasArg := strings.Cut(tok, ":")

@@ -121,7 +121,15 @@ func TestParseFaults(t *testing.T) {
 		{in: "refuse-data=0.1,reset-mid-transfer=0.2,slow-accept:1s=0.7", want: FaultMix{{Fault{Kind: FaultRefuseData}, 0.1}, {Fault{Kind: FaultResetMidTransfer}, 0.2}, {Fault{FaultSlowAccept, time.Second}, 0.7}}},
 		{in: "refuse-data=0.6,reset-mid-transfer=0.6", err: "more than 1"},
 		{in: "refuse-data=1.5", err: `fault "refuse-data=1.5": a probability is at most 1`},
-		{in: "refuse-data=0.1,hang=0.1", err: `fault "hang": unknown`},
+		{in: "hang", want: FaultMix{{Fault{Kind: FaultHang}, 1}}},
+		{in: "garbage-reply=0.1,drop-control=0.2,421=0.3", want: FaultMix{{Fault{Kind: FaultGarbageReply}, 0.1}, {Fault{Kind: FaultDropControl}, 0.2}, {Fault{Kind: Fault421}, 0.3}}},
+		{in: "trickle:100ms=0.5", want: FaultMix{{Fault{FaultTrickle, 100 * time.Millisecond}, 0.5}}},
+		{in: " Trickle : 1s ", want: FaultMix{{Fault{FaultTrickle, time.Second}, 1}}, str: "trickle:1s"},
+		{in: "refuse-data=0.1,stall=0.1", err: `fault "stall": unknown`},
+		{in: "trickle", err: "trickle needs a duration"},
+		{in: "trickle:-1ms", err: "negative"},
+		{in: "hang:1s", err: "hang takes no parameter"},
+		{in: "421:x", err: "421 takes no parameter"},
 		{in: "late-listen", err: "late-listen needs a duration"},
 		{in: "slow-accept:x", err: `duration "x"`},
 		{in: "refuse-data:1s", err: "takes no parameter"},
@@ -263,6 +271,7 @@ func FuzzParseFaults(f *testing.F) {
 	for _, s := range []string{
 		"", "none", "refuse-data", "refuse-data=0.05,reset-mid-transfer=0.01",
 		"late-listen:100ms=0.5,slow-accept:2s=0.5", "refuse-data=2", "hang", "late-listen:",
+		"garbage-reply=0.1,drop-control=0.1,trickle:100ms=0.1,421=0.1", "trickle:", "421=1e-3",
 	} {
 		f.Add(s)
 	}

@@ -113,12 +113,14 @@ func (rs *raceState) countFault(f Fault) {
 // RaceStats count what the race knobs did since NewServer.
 type RaceStats struct {
 	// Ends counts the transfers that reached their end (the data
-	// connection was open), by the behaviour that ended them.
+	// connection was open), by the behaviour that ended them; a
+	// transfer that a hang, garbage-reply, drop-control or 421 fault
+	// ended instead is not counted here.
 	Ends map[End]int64
 	// Faults counts the faults injected, by fault: late-listen and
 	// refuse-data when PASV/EPSV (or, refuse-data, a transfer on
-	// PORT/EPRT) applied them, slow-accept and reset-mid-transfer when
-	// the transfer did.
+	// PORT/EPRT) applied them, the others when the transfer did (trickle
+	// when a final reply was trickled).
 	Faults map[Fault]int64
 	// NoFreePassivePort counts PASV/EPSV answered 425 because every port
 	// of PassivePorts was busy.
@@ -243,15 +245,20 @@ var errClientHeldData = errors.New("client did not close the data connection")
 // refuse-data fault refused.
 var errFaultRefused = errors.New("data connection refused (fault refuse-data)")
 
+// errFaultDropControl is the failure of a transfer whose session the
+// drop-control fault ended.
+var errFaultDropControl = errors.New("control connection dropped mid-transfer (fault drop-control)")
+
 // srvXfer is one RETR or STOR with its data connection open: the state
 // the steps of an end behaviour share.
 type srvXfer struct {
-	ss      *serverSession
-	verb    string // "RETR" or "STOR"
-	c       net.Conn
-	size    int64 // RETR: bytes to send; STOR: -1
-	end     End
-	resetAt int64 // reset the data connection once this many bytes moved; -1: never
+	ss       *serverSession
+	verb     string // "RETR" or "STOR"
+	c        net.Conn
+	size     int64 // RETR: bytes to send; STOR: -1
+	end      End
+	fault    Fault // the transfer's draw; the faults that act on an open data connection use it
+	strikeAt int64 // reset-mid-transfer, drop-control: strike once this many bytes moved; -1: never
 
 	moved   int64
 	err     error // the transfer failed
@@ -261,27 +268,32 @@ type srvXfer struct {
 }
 
 func (ss *serverSession) newXfer(verb string, c net.Conn, size int64, d srvDraw) *srvXfer {
-	x := &srvXfer{ss: ss, verb: verb, c: c, size: size, end: d.end.normal(), resetAt: -1}
-	if d.fault.Kind == FaultResetMidTransfer {
-		x.resetAt = resetPoint(size)
+	x := &srvXfer{ss: ss, verb: verb, c: c, size: size, end: d.end.normal(), fault: d.fault, strikeAt: -1}
+	if k := d.fault.Kind; k == FaultResetMidTransfer || k == FaultDropControl {
+		x.strikeAt = strikePoint(size)
 	}
 	return x
 }
 
-// resetPoint is where reset-mid-transfer strikes: half-way through a
-// RETR; on a STOR, whose length the server does not know, once the first
-// bytes have arrived.
-func resetPoint(size int64) int64 {
+// strikePoint is where reset-mid-transfer and drop-control strike:
+// half-way through a RETR; on a STOR, whose length the server does not
+// know, once the first bytes have arrived.
+func strikePoint(size int64) int64 {
 	if size < 0 {
 		return 1
 	}
 	return size / 2
 }
 
-// endTransfer ends a transfer the way its drawn End says.
+// endTransfer ends a transfer the way its drawn End says, or the way its
+// fault does when that replaces the end.
 func (ss *serverSession) endTransfer(x *srvXfer) {
-	ss.race.countEnd(x.end)
-	endBehaviours[x.end.Kind](x)
+	if f, ok := faultEnds[x.fault.Kind]; ok {
+		f(x)
+	} else {
+		ss.race.countEnd(x.end)
+		endBehaviours[x.end.Kind](x)
+	}
 	x.closeData()
 	if x.err != nil && x.replied != 0 && x.replied != 426 {
 		ss.logf("%s: after the %d reply: %v", x.verb, x.replied, x.err)
@@ -309,10 +321,10 @@ func (x *srvXfer) moveAllBut(tail int64) {
 }
 
 // sendUpTo writes the file's bytes up to offset n from the shared pattern
-// buffer, and resets the connection where reset-mid-transfer says.
+// buffer, and strikes where reset-mid-transfer or drop-control says.
 func (x *srvXfer) sendUpTo(n int64) {
-	if x.resetAt >= 0 {
-		n = min(n, x.resetAt)
+	if x.strikeAt >= 0 {
+		n = min(n, x.strikeAt)
 	}
 	for x.err == nil && x.moved < n {
 		k := int(min(n-x.moved, synth.Chunk))
@@ -324,14 +336,14 @@ func (x *srvXfer) sendUpTo(n int64) {
 			x.err = fmt.Errorf("send at byte %d of %d: %w", x.moved, x.size, err)
 		}
 	}
-	if x.err == nil && x.resetAt >= 0 && x.moved >= x.resetAt {
-		x.reset()
+	if x.err == nil && x.strikeAt >= 0 && x.moved >= x.strikeAt {
+		x.strike()
 	}
 }
 
 // receive reads and discards the upload to EOF or, if first, until some
-// bytes (or EOF) have arrived; it resets the connection where
-// reset-mid-transfer says.
+// bytes (or EOF) have arrived; it strikes where reset-mid-transfer or
+// drop-control says.
 func (x *srvXfer) receive(first bool) {
 	if x.err != nil || x.eof {
 		return
@@ -344,8 +356,8 @@ func (x *srvXfer) receive(first bool) {
 		x.moved += int64(n)
 		x.ss.srv.bytesReceived.Add(int64(n))
 		switch {
-		case n > 0 && x.resetAt >= 0 && x.moved >= x.resetAt:
-			x.reset()
+		case n > 0 && x.strikeAt >= 0 && x.moved >= x.strikeAt:
+			x.strike()
 			return
 		case err == io.EOF:
 			x.clientClosed()
@@ -357,6 +369,16 @@ func (x *srvXfer) receive(first bool) {
 			return
 		}
 	}
+}
+
+// strike applies the transfer's mid-transfer fault.
+func (x *srvXfer) strike() {
+	x.strikeAt = -1
+	if x.fault.Kind == FaultDropControl {
+		x.dropControl()
+		return
+	}
+	x.reset()
 }
 
 // reset is the reset-mid-transfer fault: the data connection is aborted
@@ -452,16 +474,26 @@ func (x *srvXfer) final(code int) {
 		x.replied = 426
 		ss.srv.errs.Add(1)
 		ss.logf("%s: %v", x.verb, x.err)
-		ss.reply(426, "%s", x.failure())
+		x.sendFinal(426, x.failure())
 		return
 	}
 	x.replied = code
 	ss.srv.transfers.Add(1)
 	if x.size < 0 {
-		ss.reply(code, "Transfer complete (%d bytes).", x.moved)
+		x.sendFinal(code, fmt.Sprintf("Transfer complete (%d bytes).", x.moved))
 	} else {
-		ss.reply(code, "Transfer complete.")
+		x.sendFinal(code, "Transfer complete.")
 	}
+}
+
+// sendFinal sends the final reply: at once, or one byte every D under
+// the trickle:D fault.
+func (x *srvXfer) sendFinal(code int, text string) {
+	if x.fault.Kind != FaultTrickle {
+		x.ss.reply(code, "%s", text)
+		return
+	}
+	x.ss.trickle(fmt.Sprintf("%d %s\r\n", code, text), x.fault.Delay)
 }
 
 // noReply is where the final reply would be.
@@ -525,6 +557,109 @@ func (ss *serverSession) closeDataLater(c net.Conn, d time.Duration) {
 	})
 	ss.lingering = append(ss.lingering, l)
 	ss.mu.Unlock()
+}
+
+// ---- Faults that end a transfer ----
+
+// faultEnds are the faults that end a transfer in place of its end
+// behaviour, once the data connection is open and the 150 sent.
+var faultEnds = map[FaultKind]func(x *srvXfer){
+	FaultHang:         endByHang,
+	FaultGarbageReply: endByGarbageReply,
+	FaultDropControl:  endByDropControl,
+	Fault421:          endBy421,
+}
+
+// endByHang is the hang fault: no data, no final reply. The session discards
+// what the client sends until the client closes the control connection
+// or Timeout passes, then ends without a reply; the data connection stays
+// open until then.
+func endByHang(x *srvXfer) {
+	ss := x.ss
+	ss.race.countFault(x.fault)
+	ss.srv.errs.Add(1)
+	deadline := ss.deadline()
+	var buf [512]byte
+	var err error
+	for err == nil {
+		ss.conn.SetReadDeadline(deadline)
+		_, err = ss.br.Read(buf[:])
+	}
+	ss.logf("%s: hung until %v (fault hang)", x.verb, err)
+	ss.quit = true
+}
+
+// endByGarbageReply moves the data and closes the data connection as RFC 959
+// asks, then sends GarbageReply instead of 226.
+func endByGarbageReply(x *srvXfer) {
+	x.moveAll()
+	x.closeData()
+	if x.err != nil {
+		x.final(226) // the transfer failed first: 426
+		return
+	}
+	ss := x.ss
+	ss.race.countFault(x.fault)
+	if ss.werr == nil {
+		ss.conn.SetWriteDeadline(ss.deadline())
+		ss.werr = ss.tw.PrintfLine("%s", GarbageReply)
+	}
+}
+
+// endByDropControl moves the data until drop-control strikes half-way (see
+// (*srvXfer).dropControl); a transfer that failed first ends like
+// close-then-226, with 426.
+func endByDropControl(x *srvXfer) {
+	x.moveAll()
+	if !errors.Is(x.err, errFaultDropControl) {
+		x.closeData()
+		x.final(226)
+	}
+}
+
+// dropControl closes the control connection, then the data connection
+// (a FIN each: the client reads EOF on both), and ends the session.
+func (x *srvXfer) dropControl() {
+	ss := x.ss
+	ss.race.countFault(Fault{Kind: FaultDropControl})
+	ss.srv.errs.Add(1)
+	ss.conn.Close()
+	x.closeData()
+	x.err = errFaultDropControl
+	ss.quit = true
+}
+
+// endBy421 closes the data connection without moving data, replies 421
+// and ends the session, which closes the control connection.
+func endBy421(x *srvXfer) {
+	ss := x.ss
+	ss.race.countFault(x.fault)
+	x.closeData()
+	x.replied = 421
+	ss.reply(421, "Service not available, closing control connection.")
+	ss.quit = true
+}
+
+// trickle sends line (CRLF included) one byte every d: the trickle:D
+// fault. A write error or the session's end stops it.
+func (ss *serverSession) trickle(line string, d time.Duration) {
+	if ss.werr != nil {
+		return
+	}
+	ss.race.countFault(Fault{Kind: FaultTrickle, Delay: d})
+	for i := range len(line) {
+		if i > 0 {
+			if err := loadgen.Sleep(ss.sctx, ss.srv.clock, d); err != nil {
+				ss.werr = fmt.Errorf("trickling a reply: %w", err)
+				return
+			}
+		}
+		ss.conn.SetWriteDeadline(ss.deadline())
+		if _, err := io.WriteString(ss.conn, line[i:i+1]); err != nil {
+			ss.werr = err
+			return
+		}
+	}
 }
 
 // ---- Setup faults ----

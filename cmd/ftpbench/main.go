@@ -34,6 +34,9 @@ commands:
                   join result files (shards of one run) into one
   compare BASE NEW
                   compare two result files; exit 1 on a regression
+  probe URL [URL2]
+                  check a server's data connections against RFC 959 §5.2;
+                  with URL2, also server-to-server (FXP) from URL to URL2
   serve           run the simulated FTP server on real TCP
 
 Run 'ftpbench <command> --help' for a command's flags.
@@ -63,6 +66,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = cmdMerge
 	case "compare":
 		cmd = cmdCompare
+	case "probe":
+		cmd = cmdProbe
 	case "serve":
 		cmd = cmdServe
 	case "-h", "--help", "help":

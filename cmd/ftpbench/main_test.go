@@ -303,3 +303,17 @@ func TestEagerClientTruncatedByEarly226(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestProgressOnStderrOnly: progress lines go to stderr, and stdout stays
+// one JSON document.
+func TestProgressOnStderrOnly(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	code, stdout, stderr := ftpbench(t, t.Context(), "run", "-d", "400ms", "--progress-interval", "100ms", "--format", "json", "-o", out)
+	var s summaryJSON
+	if code != exitOK || json.Unmarshal([]byte(stdout), &s) != nil || s.All.Cycles == 0 {
+		t.Fatalf("exit %d, stdout not one JSON summary:\n%s", code, stdout)
+	}
+	if !strings.Contains(stderr, "\nprogress ") {
+		t.Errorf("no progress line on stderr:\n%s", stderr)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"ftpbench/loadgen"
+	"ftpbench/progress"
 	"ftpbench/results"
 	"ftpbench/sim"
 )
@@ -22,7 +24,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "usage: ftpbench run [flags] [ftp://user:pass@host:port/path]\n\nWith no URL, runs against the in-process simulated server.\n\n")
 		fs.PrintDefaults()
 	}
-	modes := fs.StringP("mode", "m", "pasv,port", "data connection modes, comma-separated: pasv, port, epsv, eprt (cycles alternate)")
+	modes := fs.StringP("mode", "m", "pasv,port", "data connection modes, comma-separated: pasv, port, epsv, eprt, default (RFC 959 default data port), fxp (server to server: give the source URL, then the destination URL) (cycles alternate)")
 	op := fs.String("op", "retr", "transfer: retr (download) or stor (upload)")
 	size := fs.String("size", "64KiB", "STOR payload; RETR file size in the simulation, or expected size when the server lacks SIZE")
 	users := fs.IntP("users", "c", 10, "concurrent user-PIs, each with its own control connection")
@@ -42,12 +44,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loginOnly := fs.Bool("login-only", false, "cycles are connect, login and QUIT only (a login storm)")
 	segment := fs.String("segment", "", "run shard i of N (i/N): its share of users, cycles and rate, and seqs i, i+N, …")
 	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339) before starting, so shards start together")
+	progressInterval := fs.Duration("progress-interval", 5*time.Second, "progress on stderr: a line per interval, a live bar on a terminal (0: none)")
 	policy := fs.String("policy", "strict", "how a transfer ends: strict (RFC 959), eager, eof-only, hold-open, close-first")
 	virtual := fs.Bool("virtual", false, "simulation only: run in virtual time, deterministic for a --seed (-d counts virtual time)")
 	seed := fs.Uint64("seed", 1, "simulation only: seed of scheduling (--virtual), jitter and server draws")
 	plotsDir := fs.String("plots", "", "after the run, write charts (PNG, SVG) and report.html to this directory")
 	var thresholds thresholdsFlag
 	fs.Var(&thresholds, "threshold", thresholdUsage)
+	creds := addCredentialFlags(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
 	}
@@ -72,6 +76,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	switch {
+	case *progressInterval < 0:
+		return bad(fmt.Errorf("--progress-interval %v: must not be negative", *progressInterval))
 	case *rate < 0 || *maxInFlight < 0 || *perLogin < 0:
 		return bad(errors.New("--rate, --max-inflight and --cycles-per-login must not be negative"))
 	case fs.Changed("rate"):
@@ -81,6 +87,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		cfg.UserStages = legs
 	}
+	// fxp and default cycles need a second server and a shareable control
+	// port (loadgen.ModeFXP, loadgen.ModeDefault).
+	fxp, dflt := slices.Contains(cfg.Modes, loadgen.ModeFXP), slices.Contains(cfg.Modes, loadgen.ModeDefault)
 	var startTime time.Time
 	if *startAt != "" {
 		if startTime, err = time.Parse(time.RFC3339, *startAt); err != nil {
@@ -104,8 +113,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return bad(fmt.Errorf("--timeout %v: must be positive", *timeout))
 	case *format != "text" && *format != "json":
 		return bad(fmt.Errorf("--format %q: want text or json", *format))
-	case fs.NArg() > 1:
-		return bad(fmt.Errorf("want at most one URL, have %d arguments", fs.NArg()))
+	case fs.NArg() > 1 && !(fxp && fs.NArg() == 2):
+		return bad(fmt.Errorf("want at most one URL (two with --mode fxp), have %d arguments", fs.NArg()))
+	case fxp && fs.NArg() == 1:
+		return bad(errors.New("--mode fxp copies between two servers: give the source URL and the destination URL (or neither: the simulation)"))
+	case fxp && cfg.Op != loadgen.OpRETR:
+		return bad(errors.New("--mode fxp copies the source URL's file to the destination URL; --op does not apply"))
 	case cfg.Op == loadgen.OpSTOR && n == 0:
 		return bad(errors.New("--size 0: stor needs a payload"))
 	}
@@ -121,7 +134,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	where := "simulated server"
-	if fs.NArg() == 1 {
+	if fs.NArg() >= 1 {
 		for _, f := range []string{"sim-latency", "sim-bandwidth", "virtual", "seed"} {
 			if fs.Changed(f) {
 				return bad(fmt.Errorf("--%s applies only to the simulation (no URL)", f))
@@ -130,12 +143,29 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.Target, err = loadgen.ParseTarget(fs.Arg(0)); err != nil {
 			return bad(err)
 		}
-		cfg.Network = loadgen.TCP{}
+		if err := creds.apply(&cfg.Target, fs.Arg(0)); err != nil {
+			return bad(err)
+		}
+		cfg.Network = loadgen.TCP{ReuseAddr: dflt}
 		if fs.Changed("size") || cfg.Op == loadgen.OpSTOR {
 			cfg.Size = n
 		}
 		where = cfg.Target.String()
+		if lim, err := raiseFileLimit(); err == nil {
+			if err := checkFileLimit(cfg.Users, cfg.Modes, lim); err != nil {
+				return bad(err)
+			}
+		}
+		if fxp {
+			if cfg.FXPTarget, err = loadgen.ParseTarget(fs.Arg(1)); err != nil {
+				return bad(fmt.Errorf("destination URL: %w", err))
+			}
+			where += " (fxp to " + cfg.FXPTarget.String() + ")"
+		}
 	} else {
+		if err := creds.apply(nil, ""); err != nil {
+			return bad(err)
+		}
 		var clock loadgen.Clock
 		if *virtual {
 			vc := sim.NewVirtualClock(*seed, time.Time{})
@@ -143,8 +173,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			where = fmt.Sprintf("simulated server in virtual time, seed %d", *seed)
 		}
 		tb, err := sim.StartTestbed(sim.TestbedConfig{
-			Net:    sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}, Seed: *seed, Clock: clock},
-			Server: sim.ServerConfig{Anonymous: true, Timeout: *timeout},
+			Net:    sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}, Seed: *seed, Clock: clock, Backlog: max(128, cfg.Users), ReuseAddr: dflt},
+			Server: sim.ServerConfig{Anonymous: true, Timeout: *timeout, MaxSessions: max(10000, cfg.Users), DefaultDataPort: dflt, AllowFXP: fxp},
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "ftpbench run: starting the simulation: %v\n", err)
@@ -154,6 +184,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Network = tb.Client
 		cfg.Size = n
 		cfg.Target = loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "ftpbench@", Path: fmt.Sprintf("/size/%d", n)}
+		// fxp in the simulation: the server copies to itself over a
+		// second session (Figure 3 with A = B).
+		cfg.FXPTarget = loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "ftpbench@", Path: "/fxp-{user}-{seq}"}
 	}
 
 	f, err := os.Create(*out)
@@ -199,12 +232,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sum := results.NewSummary()
 	enc := results.NewEncoder(f)
 	var writeErr error
+	bounds := cfg.Duration
+	if len(legs) > 0 {
+		bounds = loadgen.StagesDuration(legs)
+	}
+	prog := progress.Start(progress.Options{Out: stderr, Terminal: progress.IsTerminal(stderr), Interval: *progressInterval, Cycles: cfg.Cycles, Duration: bounds})
 	for rec := range records {
 		sum.Add(&rec)
+		prog.Add(&rec)
 		if writeErr == nil {
 			writeErr = enc.Encode(&rec)
 		}
 	}
+	prog.Stop()
 	if writeErr == nil {
 		writeErr = enc.Flush()
 	}

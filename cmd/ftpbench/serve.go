@@ -17,7 +17,7 @@ import (
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:2121", "address to listen on; loopback unless you name another address")
+	listen := fs.String("listen", "127.0.0.1:2121", "address to listen on; loopback unless you name another address (\":2121\" is loopback too; 0.0.0.0:2121 is every interface)")
 	anonymous := fs.Bool("anonymous", true, "accept anonymous logins (user anonymous or ftp, any password)")
 	user := fs.String("user", "", "also accept this login, as user:password")
 	allowFXP := fs.Bool("allow-fxp", false, "allow PORT/EPRT to third-party addresses (server-to-server transfers)")
@@ -61,14 +61,35 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if !cfg.Anonymous && cfg.Users == nil {
 		return bad(errors.New("nobody could log in: give --user or keep --anonymous"))
 	}
-	ln, err := loadgen.TCP{}.Listen(ctx, *listen)
+	addr, err := listenAddr(*listen)
+	if err != nil {
+		return bad(fmt.Errorf("--listen %q: %w", *listen, err))
+	}
+	ln, err := loadgen.TCP{}.Listen(ctx, addr)
 	if err != nil {
 		return bad(fmt.Errorf("--listen: %w", err))
 	}
 	fmt.Fprintf(stderr, "ftpbench serve: simulated FTP server on %s (files: /size/N, NAME.bin with sizes like 64KiB.bin; %s)\n", ln.Addr(), cfg.Race)
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		fmt.Fprintf(stderr, "ftpbench serve: warning: %s is reachable from other hosts\n", ln.Addr())
+	}
 	if err := sim.NewServer(cfg).Serve(ctx, ln); err != nil && !errors.Is(err, net.ErrClosed) {
 		fmt.Fprintf(stderr, "ftpbench serve: %v\n", err)
 		return exitFailed
 	}
 	return exitOK
+}
+
+// listenAddr is the address serve listens on for --listen: as given, but
+// a missing host (":2121") means loopback, not every interface — serving
+// beyond this host takes naming an address, such as 0.0.0.0:2121.
+func listenAddr(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", err
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
 }
