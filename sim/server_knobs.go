@@ -85,10 +85,13 @@ const (
 	paramOptionalSize
 )
 
-var endKinds = []struct {
-	kind  EndKind
+// knobKind is a name a knob parser knows and the parameter it takes.
+type knobKind[K ~string] struct {
+	kind  K
 	param knobParam
-}{
+}
+
+var endKinds = []knobKind[EndKind]{
 	{EndCloseThen226, paramNone},
 	{End226ThenClose, paramNone},
 	{End226BeforeFlush, paramOptionalSize},
@@ -98,17 +101,56 @@ var endKinds = []struct {
 	{EndNoFinalReply, paramNone},
 }
 
-func endKindNames() string {
-	names := make([]string, len(endKinds))
-	for i, k := range endKinds {
+// knobNames lists kinds the way a user writes them, parameters marked.
+func knobNames[K ~string](kinds []knobKind[K]) string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
 		names[i] = string(k.kind)
-		if k.param == paramDuration {
+		switch k.param {
+		case paramDuration:
 			names[i] += ":D"
-		} else if k.param == paramOptionalSize {
+		case paramOptionalSize:
 			names[i] += "[:N]"
 		}
 	}
 	return strings.Join(names, ", ")
+}
+
+// knobArgs is the parameter parseKnob read after a knob's name.
+type knobArgs struct {
+	delay time.Duration
+	size  int64
+}
+
+// parseKnob finds tok's name (case-insensitive) in kinds and reads the
+// parameter after ':' that it takes.
+func parseKnob[K ~string](tok string, kinds []knobKind[K]) (K, knobArgs, error) {
+	name, arg, hasArg := strings.Cut(tok, ":")
+	name, arg = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(arg)
+	var a knobArgs
+	for _, k := range kinds {
+		if name != string(k.kind) {
+			continue
+		}
+		var err error
+		switch k.param {
+		case paramNone:
+			if hasArg {
+				err = fmt.Errorf("%s takes no parameter", k.kind)
+			}
+		case paramDuration:
+			a.delay, err = parseKnobDuration(string(k.kind), arg, hasArg)
+		case paramOptionalSize:
+			if hasArg {
+				a.size, err = loadgen.ParseSize(arg)
+				if err == nil && a.size == 0 {
+					err = errors.New("the tail must be at least 1 byte")
+				}
+			}
+		}
+		return k.kind, a, err
+	}
+	return "", a, fmt.Errorf("unknown (want %s)", knobNames(kinds))
 }
 
 // ParseEnd parses one end behaviour: a name, case-insensitive, with a
@@ -118,35 +160,11 @@ func endKindNames() string {
 // "226-after-client-close", "no-final-reply".
 func ParseEnd(s string) (End, error) {
 	tok := strings.TrimSpace(s)
-	name, arg, hasArg := strings.Cut(tok, ":")
-	name, arg = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(arg)
-	for _, k := range endKinds {
-		if name != string(k.kind) {
-			continue
-		}
-		e := End{Kind: k.kind}
-		var err error
-		switch k.param {
-		case paramNone:
-			if hasArg {
-				err = fmt.Errorf("%s takes no parameter", k.kind)
-			}
-		case paramDuration:
-			e.Delay, err = parseKnobDuration(string(k.kind), arg, hasArg)
-		case paramOptionalSize:
-			if hasArg {
-				e.Tail, err = loadgen.ParseSize(arg)
-				if err == nil && e.Tail == 0 {
-					err = errors.New("the tail must be at least 1 byte")
-				}
-			}
-		}
-		if err != nil {
-			return End{}, fmt.Errorf("end behaviour %q: %w", tok, err)
-		}
-		return e, nil
+	kind, a, err := parseKnob(tok, endKinds)
+	if err != nil {
+		return End{}, fmt.Errorf("end behaviour %q: %w", tok, err)
 	}
-	return End{}, fmt.Errorf("end behaviour %q: unknown (want %s)", tok, endKindNames())
+	return End{Kind: kind, Delay: a.delay, Tail: a.size}, nil
 }
 
 // EndWeight is one behaviour of an EndMix and its relative weight.
@@ -306,10 +324,7 @@ func (f Fault) String() string {
 	return string(f.Kind)
 }
 
-var faultKinds = []struct {
-	kind  FaultKind
-	param knobParam
-}{
+var faultKinds = []knobKind[FaultKind]{
 	{FaultLateListen, paramDuration},
 	{FaultRefuseData, paramNone},
 	{FaultResetMidTransfer, paramNone},
@@ -321,45 +336,17 @@ var faultKinds = []struct {
 	{Fault421, paramNone},
 }
 
-func faultKindNames() string {
-	names := make([]string, len(faultKinds))
-	for i, k := range faultKinds {
-		names[i] = string(k.kind)
-		if k.param == paramDuration {
-			names[i] += ":D"
-		}
-	}
-	return strings.Join(names, ", ")
-}
-
 // ParseFault parses one fault: "late-listen:D", "refuse-data",
 // "reset-mid-transfer", "slow-accept:D", "hang", "garbage-reply",
 // "drop-control", "trickle:D" or "421", names case-insensitive, D a Go
 // duration such as 100ms.
 func ParseFault(s string) (Fault, error) {
 	tok := strings.TrimSpace(s)
-	name, arg, hasArg := strings.Cut(tok, ":")
-	name, arg = strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(arg)
-	for _, k := range faultKinds {
-		if name != string(k.kind) {
-			continue
-		}
-		f := Fault{Kind: k.kind}
-		var err error
-		switch k.param {
-		case paramNone:
-			if hasArg {
-				err = fmt.Errorf("%s takes no parameter", k.kind)
-			}
-		case paramDuration:
-			f.Delay, err = parseKnobDuration(string(k.kind), arg, hasArg)
-		}
-		if err != nil {
-			return Fault{}, fmt.Errorf("fault %q: %w", tok, err)
-		}
-		return f, nil
+	kind, a, err := parseKnob(tok, faultKinds)
+	if err != nil {
+		return Fault{}, fmt.Errorf("fault %q: %w", tok, err)
 	}
-	return Fault{}, fmt.Errorf("fault %q: unknown (want %s)", tok, faultKindNames())
+	return Fault{Kind: kind, Delay: a.delay}, nil
 }
 
 // FaultChance is one fault of a FaultMix and its probability per
