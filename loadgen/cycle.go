@@ -283,7 +283,7 @@ func (u *userPI) passiveAddr(verb, text string) (netip.AddrPort, error) {
 // dialData opens a data connection to addr within Timeout.
 func (u *userPI) dialData(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	dctx, cancel := withTimeout(ctx, u.clock, u.cfg.Timeout)
-	dc, err := u.cfg.Network.Dial(dctx, addr.String())
+	dc, err := u.dial(dctx, addr.String())
 	cancel()
 	if err != nil {
 		if context.Cause(dctx) == context.DeadlineExceeded && ctx.Err() == nil {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -41,9 +42,26 @@ var _ Network = TCP{}
 
 // Dial opens a TCP connection to addr.
 func (t TCP) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	return t.dial(ctx, t.LocalAddr, addr)
+}
+
+// SourceDialer is a Network that can dial from a chosen local address, so
+// a run can spread its connections over several (Config.SourceAddrs).
+type SourceDialer interface {
+	DialFromAddr(ctx context.Context, local netip.Addr, addr string) (net.Conn, error)
+}
+
+var _ SourceDialer = TCP{}
+
+// DialFromAddr opens a TCP connection to addr from local (ephemeral port).
+func (t TCP) DialFromAddr(ctx context.Context, local netip.Addr, addr string) (net.Conn, error) {
+	return t.dial(ctx, net.TCPAddrFromAddrPort(netip.AddrPortFrom(local, 0)), addr)
+}
+
+func (t TCP) dial(ctx context.Context, local *net.TCPAddr, addr string) (net.Conn, error) {
 	d := net.Dialer{}
-	if t.LocalAddr != nil {
-		d.LocalAddr = t.LocalAddr
+	if local != nil {
+		d.LocalAddr = local
 	}
 	if t.ReuseAddr && reuseAddrControl != nil {
 		d.Control = reuseAddrControl

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,12 @@ type Config struct {
 	// storm" with no transfer (mode "login").
 	LoginOnly bool
 
+	// SourceAddrs spreads the user-PIs over local addresses (user i
+	// dials from SourceAddrs[i mod n], data connections included), so a
+	// PASV/PORT-heavy run does not exhaust one address's ephemeral ports.
+	// The Network must be a SourceDialer.
+	SourceAddrs []netip.Addr
+
 	// Segment makes this run shard Index of Count (from 0) of a larger
 	// one: see Segment.
 	Segment Segment
@@ -125,6 +132,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Segment.validate(); err != nil {
 		return err
+	}
+	if _, ok := c.Network.(SourceDialer); len(c.SourceAddrs) > 0 && !ok {
+		return fmt.Errorf("loadgen: source addresses need a network that can dial from one; %T cannot", c.Network)
 	}
 	switch {
 	case c.Users < 0:

@@ -108,11 +108,22 @@ func withTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context
 	return ctx, func() { t.Stop(); cancel(context.Canceled) }
 }
 
+// dial opens a connection, from the user-PI's source address when the run
+// spreads its users over several (Config.SourceAddrs): control and data
+// connections of one user-PI then share an address, as servers that
+// check the data connection's peer require.
+func (u *userPI) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if src := u.cfg.SourceAddrs; len(src) > 0 {
+		return u.cfg.Network.(SourceDialer).DialFromAddr(ctx, src[u.id%len(src)], addr)
+	}
+	return u.cfg.Network.Dial(ctx, addr)
+}
+
 // connect dials the server-PI, reads the greeting, logs in and switches to
 // binary. It learns the transfer size with SIZE when the op is RETR.
 func (u *userPI) connect(ctx context.Context) error {
 	dctx, cancel := withTimeout(ctx, u.clock, u.cfg.Timeout)
-	c, err := u.cfg.Network.Dial(dctx, u.cfg.Target.Addr)
+	c, err := u.dial(dctx, u.cfg.Target.Addr)
 	cancel()
 	if err != nil {
 		if cause := context.Cause(dctx); cause == context.DeadlineExceeded && ctx.Err() == nil {

@@ -44,6 +44,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loginOnly := fs.Bool("login-only", false, "cycles are connect, login and QUIT only (a login storm)")
 	segment := fs.String("segment", "", "run shard i of N (i/N): its share of users, cycles and rate, and seqs i, i+N, …")
 	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339) before starting, so shards start together")
+	sourceAddrs := fs.String("source-addrs", "", "spread user-PIs over local addresses, e.g. 127.0.0.1-127.0.0.16 (user i uses address i mod N for control and data)")
 	progressInterval := fs.Duration("progress-interval", 5*time.Second, "progress on stderr: a line per interval, a live bar on a terminal (0: none)")
 	policy := fs.String("policy", "strict", "how a transfer ends: strict (RFC 959), eager, eof-only, hold-open, close-first")
 	virtual := fs.Bool("virtual", false, "simulation only: run in virtual time, deterministic for a --seed (-d counts virtual time)")
@@ -135,6 +136,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	where := "simulated server"
 	if fs.NArg() >= 1 {
+		if *sourceAddrs != "" {
+			if cfg.SourceAddrs, err = loadgen.ParseSourceAddrs(*sourceAddrs); err != nil {
+				return bad(fmt.Errorf("--source-addrs: %w", err))
+			}
+		}
 		for _, f := range []string{"sim-latency", "sim-bandwidth", "virtual", "seed"} {
 			if fs.Changed(f) {
 				return bad(fmt.Errorf("--%s applies only to the simulation (no URL)", f))
@@ -165,6 +171,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		if err := creds.apply(nil, ""); err != nil {
 			return bad(err)
+		}
+		if *sourceAddrs != "" {
+			return bad(errors.New("--source-addrs applies only to runs against a URL"))
 		}
 		var clock loadgen.Clock
 		if *virtual {
