@@ -271,6 +271,13 @@ func (d *Decoder) Decode(r *Record) error {
 			continue
 		}
 		*r = Record{T: NoPhases}
+		if decodeFast(line, r) {
+			if err := r.Validate(); err != nil {
+				return fmt.Errorf("line %d: %w", d.line, err)
+			}
+			return nil
+		}
+		*r = Record{T: NoPhases}
 		if err := json.Unmarshal(line, r); err != nil {
 			var syn *json.SyntaxError
 			if !terminated && errors.As(err, &syn) {
