@@ -546,25 +546,20 @@ func (ss *serverSession) cmdTYPE(arg string) {
 	}
 }
 
-func (ss *serverSession) cmdMODE(arg string) {
-	switch strings.ToUpper(arg) {
-	case "S":
-		ss.reply(200, "Mode set to S.")
-	case "":
-		ss.reply(501, "MODE needs an argument.")
-	default:
-		ss.reply(504, "Bad MODE command.")
-	}
-}
+func (ss *serverSession) cmdMODE(arg string) { ss.onlyValue("MODE", "Mode", "S", arg) }
 
-func (ss *serverSession) cmdSTRU(arg string) {
+func (ss *serverSession) cmdSTRU(arg string) { ss.onlyValue("STRU", "Structure", "F", arg) }
+
+// onlyValue answers a command of which the server supports one value,
+// as RFC 959's minimum implementation has it for MODE (S) and STRU (F).
+func (ss *serverSession) onlyValue(cmd, what, value, arg string) {
 	switch strings.ToUpper(arg) {
-	case "F":
-		ss.reply(200, "Structure set to F.")
+	case value:
+		ss.reply(200, what+" set to "+value+".")
 	case "":
-		ss.reply(501, "STRU needs an argument.")
+		ss.reply(501, cmd+" needs an argument.")
 	default:
-		ss.reply(504, "Bad STRU command.")
+		ss.reply(504, "Bad "+cmd+" command.")
 	}
 }
 
