@@ -130,6 +130,31 @@ type Server struct {
 	stopFn   func() error
 	stopErr  error
 	logs     []string // files whose tail goes into error messages
+	// listenSocks are the inodes of the server's listening sockets,
+	// recorded once it greeted: after Stop another process may bind the
+	// same port, so "is it gone" asks about these sockets, not the port.
+	listenSocks map[string]bool
+}
+
+// recordListener remembers which listening sockets on Port are the
+// server's; it is called once the port is known to be ours.
+func (s *Server) recordListener() {
+	s.listenSocks, _ = listenInodes(s.Port)
+}
+
+// stillListening reports whether a listening socket recorded at start is
+// still open.
+func (s *Server) stillListening() (bool, error) {
+	now, err := listenInodes(s.Port)
+	if err != nil {
+		return false, err
+	}
+	for ino := range s.listenSocks {
+		if now[ino] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // URL returns an ftp:// URL for p (a path relative to "/") with the
@@ -152,7 +177,7 @@ func (s *Server) UploadPath(name string) string {
 
 // Stop stops the server and waits (bounded) for it to exit. It is called
 // automatically by t.Cleanup; calling it earlier is allowed and idempotent.
-// When Stop returns without error, nothing listens on Addr any more.
+// When Stop returns without error, the server's listening socket is closed.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		if s.stopFn != nil {
@@ -199,6 +224,7 @@ func Start(t testing.TB, name string, opts Options) *Server {
 		}
 		s, err := starter(t, opts, port)
 		if err == nil {
+			s.recordListener()
 			t.Cleanup(func() {
 				if err := s.Stop(); err != nil {
 					t.Errorf("ftptest: stopping %s: %v", name, err)

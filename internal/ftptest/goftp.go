@@ -70,6 +70,9 @@ func startGoftp(t testing.TB, opts Options) (*Server, error) {
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	// While ln is open no one else can listen on port: the sockets
+	// found now are ours.
+	socks, _ := listenInodes(port)
 	var pasv string
 	if opts.PassivePorts != ([2]int{}) {
 		pasv = fmt.Sprintf("%d-%d", opts.PassivePorts[0], opts.PassivePorts[1])
@@ -106,6 +109,7 @@ func startGoftp(t testing.TB, opts Options) (*Server, error) {
 		UploadDir:    "upload",
 		Version:      goftpVersion(),
 		PassivePorts: opts.PassivePorts,
+		listenSocks:  socks,
 	}
 	s.stopFn = func() error {
 		// Not srv.Shutdown: it reads fields Serve writes without
