@@ -18,6 +18,10 @@ FUZZTIME="${FUZZTIME:-2s}"
 # Bounds a whole target run (compile, baseline corpus, fuzzing): a hang
 # inside one input is a failure, not a stuck CI job.
 FUZZ_TIMEOUT="${FUZZ_TIMEOUT:-5m}"
+# Go minimizes every new "interesting" input for up to 60 s by default,
+# counting none of it as execs (golang/go#48820, #51484): a short run can
+# spend all of its time there and end on the coordinator's deadline.
+FUZZMINTIME="${FUZZMINTIME:-1s}"
 only="${1:-.}"
 
 # "pkg target" lines: -list prints a package's matching names, then its
@@ -34,7 +38,7 @@ start=$SECONDS
 fuzz_one() {
 	local pkg="$1" name="$2" out
 	for attempt in 1 2; do
-		if out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -timeout "$FUZZ_TIMEOUT" "$pkg" 2>&1); then
+		if out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINTIME" -timeout "$FUZZ_TIMEOUT" "$pkg" 2>&1); then
 			printf '%s\n' "$out"
 			return 0
 		fi

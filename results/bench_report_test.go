@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"runtime"
@@ -14,20 +15,53 @@ import (
 func generate(w *io.PipeWriter, n int) {
 	enc := NewEncoder(w)
 	for i := range n {
-		d := int64(50_000 + (i*7919)%5_000_000)
-		r := Record{Seq: int64(i), User: i % 100, Mode: [2]string{"pasv", "port"}[i%2], Op: "retr",
-			Start: base.Add(time.Duration(i) * 100 * time.Microsecond),
-			T:     Phases{-1, 0, d / 10, d / 5, d/5 + 1000, d / 3, d/3 + 500, d - 20_000 + (int64(i)%7)*5_000, d - 10_000, d},
-			Bytes: 65536, Want: 65536, Code: 226, Outcome: OK}
-		if i%100 == 0 {
-			r.Outcome, r.Bytes = Timeout, 0
-		}
+		r := syntheticRecord(i)
 		if err := enc.Encode(&r); err != nil {
 			w.CloseWithError(err)
 			return
 		}
 	}
 	w.CloseWithError(enc.Flush())
+}
+
+// syntheticRecord is record i of the synthetic run generate writes.
+func syntheticRecord(i int) Record {
+	d := int64(50_000 + (i*7919)%5_000_000)
+	r := Record{Seq: int64(i), User: i % 100, Mode: [2]string{"pasv", "port"}[i%2], Op: "retr",
+		Start: base.Add(time.Duration(i) * 100 * time.Microsecond),
+		T:     Phases{-1, 0, d / 10, d / 5, d/5 + 1000, d / 3, d/3 + 500, d - 20_000 + (int64(i)%7)*5_000, d - 10_000, d},
+		Bytes: 65536, Want: 65536, Code: 226, Outcome: OK}
+	if i%100 == 0 {
+		r.Outcome, r.Bytes = Timeout, 0
+	}
+	return r
+}
+
+// BenchmarkDecodeTypical decodes records as a run writes them (the fast
+// path throughout), the per-record cost of every report.
+func BenchmarkDecodeTypical(b *testing.B) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	const n = 10_000
+	for i := range n {
+		r := syntheticRecord(i)
+		if err := enc.Encode(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := enc.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var r Record
+	for b.Loop() {
+		d := NewDecoder(bytes.NewReader(data))
+		for d.Decode(&r) == nil {
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
 }
 
 // BenchmarkReport measures what `ftpbench report --html` does with a

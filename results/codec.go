@@ -266,30 +266,34 @@ func (d *Decoder) Decode(r *Record) error {
 		if err != nil {
 			return err
 		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
+		if skip, err := decodeLine(line, terminated, d.line, r); !skip {
+			return err
 		}
-		*r = Record{T: NoPhases}
-		if decodeFast(line, r) {
-			if err := r.Validate(); err != nil {
-				return fmt.Errorf("line %d: %w", d.line, err)
-			}
-			return nil
-		}
+	}
+}
+
+// decodeLine decodes line number n (terminated: it ended in a newline) into
+// r, or reports skip for a blank line, which holds no record.
+func decodeLine(line []byte, terminated bool, n int, r *Record) (skip bool, err error) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return true, nil
+	}
+	*r = Record{T: NoPhases}
+	if !decodeFast(line, r) {
 		*r = Record{T: NoPhases}
 		if err := json.Unmarshal(line, r); err != nil {
 			var syn *json.SyntaxError
 			if !terminated && errors.As(err, &syn) {
-				return fmt.Errorf("line %d: %w (no trailing newline): %w", d.line, ErrPartialLine, err)
+				return false, fmt.Errorf("line %d: %w (no trailing newline): %w", n, ErrPartialLine, err)
 			}
-			return fmt.Errorf("line %d: %w", d.line, err)
+			return false, fmt.Errorf("line %d: %w", n, err)
 		}
-		if err := r.Validate(); err != nil {
-			return fmt.Errorf("line %d: %w", d.line, err)
-		}
-		return nil
 	}
+	if err := r.Validate(); err != nil {
+		return false, fmt.Errorf("line %d: %w", n, err)
+	}
+	return false, nil
 }
 
 // readLine returns the next line without its newline and whether it had
@@ -370,20 +374,12 @@ func readFile(path string, fn func(*Record) error) (warning string, err error) {
 		return "", err // *PathError already names the file
 	}
 	defer f.Close()
-	d := NewDecoder(f)
-	var r Record
-	for {
-		err := d.Decode(&r)
-		switch {
-		case err == io.EOF:
-			return "", nil
-		case errors.Is(err, ErrPartialLine):
-			return fmt.Sprintf("%s: %v; skipped", path, err), nil
-		case err != nil:
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-		if err := fn(&r); err != nil {
-			return "", fmt.Errorf("%s: line %d: %w", path, d.Line(), err)
-		}
+	err = decodeParallel(f, readBlockSize, fn)
+	if errors.Is(err, ErrPartialLine) {
+		return fmt.Sprintf("%s: %v; skipped", path, err), nil
 	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return "", nil
 }
