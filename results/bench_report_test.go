@@ -86,20 +86,17 @@ func BenchmarkReport(b *testing.B) {
 				pr, pw := io.Pipe()
 				go generate(pw, n)
 				a := NewAnalysis()
-				d := NewDecoder(pr)
-				var r Record
-				for i := 0; ; i++ {
-					err := d.Decode(&r)
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					a.Add(&r)
+				i := 0
+				err := decodeParallel(pr, readBlockSize, func(r *Record) error {
+					a.Add(r)
 					if i%50_000 == 0 {
 						sample()
 					}
+					i++
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
 				}
 				t0 := time.Now()
 				if err := WriteHTML(io.Discard, a, nil); err != nil {
