@@ -54,7 +54,7 @@ type replyReader struct {
 
 func newReplyReader(r io.Reader) *replyReader {
 	rr := &replyReader{limit: capReader{r: r, last: '\n'}}
-	rr.r = textproto.NewReader(bufio.NewReaderSize(&rr.limit, 4096))
+	rr.r = textproto.NewReader(bufio.NewReaderSize(&rr.limit, 512))
 	return rr
 }
 
