@@ -117,6 +117,23 @@ type Clock interface {
 	Go(f func())
 	// NewSignal returns an unfired Signal.
 	NewSignal() Signal
+	// NewWaker returns a Waker with no wake pending.
+	NewWaker() Waker
+}
+
+// A Waker is a reusable wake-up call for one waiter at a time, for a
+// participant that blocks over and over on the same thing (a simulated
+// connection's reader): unlike a Signal it is not used up, so waiting
+// again costs no allocation.
+type Waker interface {
+	// Wake ends the current Wait, or the next one if nobody waits now
+	// (wakes while nobody waits collapse into one).
+	Wake()
+	// Wait blocks until Wake or the deadline (zero: none), and reports
+	// whether it was woken. A Wake that came before a timed-out Wait
+	// ended may end the next Wait early, so callers re-check what they
+	// wait for.
+	Wait(deadline time.Time) bool
 }
 
 // WallClock is the real clock with plain goroutines. Inside a
@@ -136,6 +153,52 @@ func (WallClock) Go(f func()) { go f() }
 
 // NewSignal returns a Signal made of a channel that Fire closes.
 func (WallClock) NewSignal() Signal { return &wallSignal{ch: make(chan struct{})} }
+
+// NewWaker returns a Waker made of a one-slot channel and a timer, both
+// reused by every Wait.
+func (WallClock) NewWaker() Waker { return &wallWaker{ch: make(chan struct{}, 1)} }
+
+type wallWaker struct {
+	ch    chan struct{} // holds a pending wake
+	timer *time.Timer   // made by the first Wait with a deadline
+}
+
+func (w *wallWaker) Wake() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (w *wallWaker) Wait(deadline time.Time) bool {
+	if deadline.IsZero() {
+		<-w.ch
+		return true
+	}
+	select {
+	case <-w.ch:
+		return true
+	default:
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return false
+	}
+	// Made and reset by the waiter, so that a testing/synctest bubble
+	// owns the timers of the wakers its goroutines wait on.
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	select {
+	case <-w.ch:
+		w.timer.Stop()
+		return true
+	case <-w.timer.C:
+		return false
+	}
+}
 
 type wallSignal struct {
 	once sync.Once

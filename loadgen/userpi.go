@@ -83,7 +83,7 @@ type userPI struct {
 
 	ctrl   net.Conn
 	r      *replyReader
-	w      *textproto.Writer
+	out    []byte // the command line being sent, reused
 	local  netip.Addr // our end of the control connection
 	peer   netip.Addr // the server-PI's address: where data connections go
 	want   int64      // bytes expected per transfer, -1 if unknown
@@ -134,7 +134,6 @@ func (u *userPI) connect(ctx context.Context) error {
 	u.ctrl, u.broken = c, false
 	u.local, u.peer = addrOf(c.LocalAddr()), addrOf(c.RemoteAddr())
 	u.r = newReplyReader(c)
-	u.w = textproto.NewWriter(bufio.NewWriterSize(c, 512))
 	// Ctrl-C must not wait for the login's deadlines either.
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	err = u.login()
@@ -203,7 +202,10 @@ func (u *userPI) send(line, shown string) error {
 	if err := u.ctrl.SetWriteDeadline(u.deadline()); err != nil {
 		return err
 	}
-	if err := u.w.PrintfLine("%s", line); err != nil {
+	// One Write per command, as a flushed bufio.Writer would do, without
+	// the writer's buffer per idle user-PI or fmt's boxing per command.
+	u.out = append(append(u.out[:0], line...), '\r', '\n')
+	if _, err := u.ctrl.Write(u.out); err != nil {
 		u.broken = true
 		return fmt.Errorf("send %s: %w", shown, err)
 	}

@@ -279,3 +279,73 @@ func (s *vcSignal) Wait(deadline time.Time) bool {
 	vc.mu.Unlock()
 	return fired
 }
+
+// NewWaker returns a Waker whose waiter is scheduled by vc.
+func (vc *VirtualClock) NewWaker() loadgen.Waker { return &vcWaker{vc: vc} }
+
+// vcWaker keeps its waiter and deadline timer in itself: there is at most
+// one of each at a time, so waiting allocates nothing.
+type vcWaker struct {
+	vc      *VirtualClock
+	pending bool      // a Wake came while nobody waited
+	w       *vcWaiter // &waiter while a participant waits
+	waiter  vcWaiter
+	timer   vcTimer
+}
+
+// Wake makes the waiter runnable, or the next Wait return at once.
+func (k *vcWaker) Wake() {
+	vc := k.vc
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	w := k.w
+	if w == nil || w.done {
+		k.pending = true
+		return
+	}
+	w.done = true
+	w.p.fired = true
+	vc.runnable = append(vc.runnable, w.p)
+	if w.t != nil && w.t.index >= 0 {
+		heap.Remove(&vc.timers, w.t.index)
+	}
+	vc.scheduleLocked()
+}
+
+// Wait gives up the baton until Wake or until virtual time reaches
+// deadline. Only the running participant may call it.
+func (k *vcWaker) Wait(deadline time.Time) bool {
+	vc := k.vc
+	vc.mu.Lock()
+	if k.pending {
+		k.pending = false
+		vc.mu.Unlock()
+		return true
+	}
+	p := vc.running
+	if p == nil {
+		vc.mu.Unlock()
+		panic("sim: VirtualClock: Wait called outside a participant (start it with Clock.Go)")
+	}
+	if !deadline.IsZero() && !deadline.After(vc.now) {
+		vc.mu.Unlock()
+		return false
+	}
+	k.waiter = vcWaiter{p: p}
+	if !deadline.IsZero() {
+		vc.seq++
+		k.timer = vcTimer{at: deadline, seq: vc.seq, w: &k.waiter}
+		heap.Push(&vc.timers, &k.timer)
+		k.waiter.t = &k.timer
+	}
+	k.w = &k.waiter
+	vc.running = nil
+	vc.scheduleLocked()
+	vc.mu.Unlock()
+	<-p.resume
+	vc.mu.Lock()
+	fired := p.fired
+	k.w = nil
+	vc.mu.Unlock()
+	return fired
+}

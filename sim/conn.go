@@ -217,37 +217,51 @@ func (s *npStream) sendRST(at time.Time) {
 
 // npPipe is one connection: both directions and both ends, in a single
 // allocation. Its mutex guards everything in it and is never held across
-// a wait: waiters block on wake (closed and replaced on every change) and
-// on a Clock timer for the next instant something is due, which keeps the
-// package usable under testing/synctest and a virtual-time Clock.
+// a wait: each blocked Read or Write parks on its own reusable Waker (one
+// per end and direction, as a Conn has at most one reader and one writer)
+// until broadcast wakes it or the next instant something is due, which
+// keeps the package usable under testing/synctest and a virtual-time
+// Clock, and costs no allocation per wait.
 type npPipe struct {
-	mu     sync.Mutex
-	clock  loadgen.Clock
-	window int64          // Config.Buffer
-	wake   loadgen.Signal // nil while nobody waits
-	s      [2]npStream    // s[i] is written by c[i]
-	c      [2]Conn        // c[0] dialled, c[1] accepted
+	mu      sync.Mutex
+	clock   loadgen.Clock
+	window  int64            // Config.Buffer
+	wakers  [4]loadgen.Waker // by npWaiter; made on first use
+	waiting uint8            // bit i set while wakers[i] is waited on
+	s       [2]npStream      // s[i] is written by c[i]
+	c       [2]Conn          // c[0] dialled, c[1] accepted
 }
+
+// npWaiter names a blocked operation: side*2 for a Read, side*2+1 for a
+// Write.
+type npWaiter int
+
+func npReader(side int) npWaiter { return npWaiter(2 * side) }
+func npWriter(side int) npWaiter { return npWaiter(2*side + 1) }
 
 // broadcast wakes every waiter so that it re-examines the state.
 func (p *npPipe) broadcast() {
-	if p.wake != nil {
-		p.wake.Fire()
-		p.wake = nil
+	for i := range p.wakers {
+		if p.waiting&(1<<i) != 0 {
+			p.wakers[i].Wake()
+		}
 	}
+	p.waiting = 0
 }
 
 // wait releases p.mu, blocks until the state changes or until the instant
-// at (if not zero), and takes p.mu again. Signals are made only when
-// somebody actually waits.
-func (p *npPipe) wait(at time.Time) {
-	if p.wake == nil {
-		p.wake = p.clock.NewSignal()
+// at (if not zero), and takes p.mu again.
+func (p *npPipe) wait(who npWaiter, at time.Time) {
+	k := p.wakers[who]
+	if k == nil {
+		k = p.clock.NewWaker()
+		p.wakers[who] = k
 	}
-	sig := p.wake
+	p.waiting |= 1 << who
 	p.mu.Unlock()
-	sig.Wait(at)
+	k.Wait(at)
 	p.mu.Lock()
+	p.waiting &^= 1 << who
 }
 
 // npEarliest returns the earlier of a and b, a zero time meaning "never".
@@ -363,7 +377,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 			at = npEarliest(at, in.rstAt)
 		}
 		at = npEarliest(at, c.rdDL)
-		p.wait(at)
+		p.wait(npReader(c.side), at)
 	}
 }
 
@@ -431,7 +445,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			at = in.rstAt
 		}
 		at = npEarliest(at, c.wrDL)
-		p.wait(at)
+		p.wait(npWriter(c.side), at)
 	}
 }
 

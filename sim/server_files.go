@@ -42,7 +42,32 @@ func FileSize(p string) (int64, bool) {
 
 // srvCleanPath makes p absolute and clean.
 func srvCleanPath(p string) string {
+	if srvIsCleanAbs(p) {
+		return p // what a load run sends every cycle: no allocation
+	}
 	return path.Clean("/" + p)
+}
+
+// srvIsCleanAbs reports whether path.Clean would return p unchanged: p is
+// absolute, without empty, "." or ".." elements, and without a trailing
+// slash unless it is "/".
+func srvIsCleanAbs(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if p == "" || p[0] != '/' || p[len(p)-1] == '/' {
+		return false
+	}
+	for rest := p[1:]; ; {
+		elem, after, more := strings.Cut(rest, "/")
+		if elem == "" || elem == "." || elem == ".." {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
 }
 
 // srvParseSize parses a size in a file name: digits and an optional unit,

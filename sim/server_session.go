@@ -38,6 +38,7 @@ type serverSession struct {
 	br     *bufio.Reader
 	tw     *textproto.Writer
 	long   []byte // a command line longer than br's buffer, being assembled
+	out    []byte // the reply being formatted, reused
 	werr   error  // first control write error: the session ends
 	quit   bool
 
@@ -372,7 +373,19 @@ func (ss *serverSession) reply(code int, format string, args ...any) {
 		return
 	}
 	ss.conn.SetWriteDeadline(ss.deadline())
-	ss.werr = ss.tw.PrintfLine("%d "+format, append([]any{code}, args...)...)
+	b := strconv.AppendInt(ss.out[:0], int64(code), 10)
+	b = append(b, ' ')
+	if len(args) == 0 && !strings.Contains(format, "%") {
+		b = append(b, format...) // most replies: no fmt, no boxing
+	} else {
+		b = fmt.Appendf(b, format, args...)
+	}
+	ss.out = append(b, '\r', '\n')
+	if _, err := ss.tw.W.Write(ss.out); err != nil {
+		ss.werr = err
+		return
+	}
+	ss.werr = ss.tw.W.Flush()
 }
 
 // replyLines sends a multi-line reply (RFC 959 §4.2): "code-first", the
@@ -555,11 +568,11 @@ func (ss *serverSession) cmdSTRU(arg string) { ss.onlyValue("STRU", "Structure",
 func (ss *serverSession) onlyValue(cmd, what, value, arg string) {
 	switch strings.ToUpper(arg) {
 	case value:
-		ss.reply(200, what+" set to "+value+".")
+		ss.reply(200, "%s set to %s.", what, value)
 	case "":
-		ss.reply(501, cmd+" needs an argument.")
+		ss.reply(501, "%s needs an argument.", cmd)
 	default:
-		ss.reply(504, "Bad "+cmd+" command.")
+		ss.reply(504, "Bad %s command.", cmd)
 	}
 }
 
