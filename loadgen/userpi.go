@@ -83,7 +83,7 @@ type userPI struct {
 
 	ctrl   net.Conn
 	r      *replyReader
-	out    []byte // the command line being sent, reused
+	out    []byte     // the command line being sent, reused
 	local  netip.Addr // our end of the control connection
 	peer   netip.Addr // the server-PI's address: where data connections go
 	want   int64      // bytes expected per transfer, -1 if unknown
