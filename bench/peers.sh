@@ -306,6 +306,7 @@ for i in $(seq "$BIG_RUNS"); do
 done
 big_raw=$("$W/rawtcp" -file "$W/root/256MiB.bin" -n "$BIG_RUNS" -buf $((128 << 10)) | awk '{print $NF}')
 big_raw32=$("$W/rawtcp" -file "$W/root/256MiB.bin" -n "$BIG_RUNS" -buf $((32 << 10)) | awk '{print $NF}')
+big_raw1m=$("$W/rawtcp" -file "$W/root/256MiB.bin" -n "$BIG_RUNS" -buf $((1 << 20)) | awk '{print $NF}')
 kill "$vsftpd_pid" && wait "$vsftpd_pid" 2>/dev/null || true
 vsftpd_pid=
 
@@ -361,8 +362,9 @@ echo
 echo "## 2. 256 MiB RETR (PASV), best of $BIG_RUNS, MB/s (10⁶ B/s)"
 printf '%-44s %8s\n' "ftpbench (whole cycle: PASV to 226)" "$(calc "$big_fb" 0)"
 printf '%-44s %8s\n' "curl (whole transfer)" "$(calc "$big_curl" 0)"
-printf '%-44s %8s\n' "raw loopback TCP, 128 KiB reads" "$big_raw"
-printf '%-44s %8s\n' "raw loopback TCP, 32 KiB reads (ftpbench's)" "$big_raw32"
+printf '%-44s %8s\n' "raw loopback TCP, 128 KiB reads (ftpbench's)" "$big_raw"
+printf '%-44s %8s\n' "raw loopback TCP, 32 KiB reads" "$big_raw32"
+printf '%-44s %8s\n' "raw loopback TCP, 1 MiB reads" "$big_raw1m"
 r=$(calc "$big_fb / $big_raw")
 printf '%-44s %8s  goal ≥ 0.9  %s\n' "ratio ftpbench ÷ raw TCP (128 KiB)" "$r" "$(verdict "$r >= 0.9")"
 printf '%-44s %8s\n' "ratio ftpbench ÷ curl" "$(calc "$big_fb / $big_curl")"

@@ -138,7 +138,7 @@ func (ss *serverSession) deadline() time.Time {
 	return ss.srv.clock.Now().Add(ss.srv.timeout)
 }
 
-// opCtx returns a context for one Dial or Listen, done after Timeout, when
+// opCtx returns a context for one Dial, done after Timeout, when
 // Serve ends or when the session is killed.
 func (ss *serverSession) opCtx() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(ss.sctx)
@@ -712,8 +712,10 @@ func (ss *serverSession) passiveAddr(port int) string {
 // listenPassive listens on an ephemeral port or, with PassivePorts, on
 // the lowest port of the range that is free.
 func (ss *serverSession) listenPassive() (net.Listener, error) {
-	ctx, done := ss.opCtx()
-	defer done()
+	// Listening does not block (on TCP the context only bounds name
+	// resolution, and these are addresses), so no timeout context: it
+	// was four allocations per PASV.
+	ctx := ss.sctx
 	pp := ss.race.ports
 	if pp == nil {
 		return ss.srv.net.Listen(ctx, ss.passiveAddr(0))
