@@ -255,6 +255,16 @@ func (s *vcSignal) Wait(deadline time.Time) bool {
 		vc.mu.Unlock()
 		return true
 	}
+	w := new(vcWaiter)
+	return vc.block(deadline, w, nil, func() { s.waiters = append(s.waiters, w) })
+}
+
+// block parks the running participant as w until a wake marks w done or
+// virtual time reaches deadline (through t, a timer not in the heap, or a
+// new one if t is nil), and
+// reports whether the wake came first. enlist puts w where wakes find
+// it. Called with vc.mu held; returns with it released.
+func (vc *VirtualClock) block(deadline time.Time, w *vcWaiter, t *vcTimer, enlist func()) bool {
 	p := vc.running
 	if p == nil {
 		vc.mu.Unlock()
@@ -264,12 +274,17 @@ func (s *vcSignal) Wait(deadline time.Time) bool {
 		vc.mu.Unlock()
 		return false
 	}
-	w := &vcWaiter{p: p}
-	s.waiters = append(s.waiters, w)
+	*w = vcWaiter{p: p}
 	if !deadline.IsZero() {
-		w.t = vc.addTimerLocked(deadline)
-		w.t.w = w
+		if t == nil {
+			t = new(vcTimer)
+		}
+		vc.seq++
+		*t = vcTimer{at: deadline, seq: vc.seq, w: w}
+		heap.Push(&vc.timers, t)
+		w.t = t
 	}
+	enlist()
 	vc.running = nil
 	vc.scheduleLocked()
 	vc.mu.Unlock()
@@ -288,7 +303,7 @@ func (vc *VirtualClock) NewWaker() loadgen.Waker { return &vcWaker{vc: vc} }
 type vcWaker struct {
 	vc      *VirtualClock
 	pending bool      // a Wake came while nobody waited
-	w       *vcWaiter // &waiter while a participant waits
+	w       *vcWaiter // &waiter once waited on; a waiter marked done waits no more
 	waiter  vcWaiter
 	timer   vcTimer
 }
@@ -322,30 +337,5 @@ func (k *vcWaker) Wait(deadline time.Time) bool {
 		vc.mu.Unlock()
 		return true
 	}
-	p := vc.running
-	if p == nil {
-		vc.mu.Unlock()
-		panic("sim: VirtualClock: Wait called outside a participant (start it with Clock.Go)")
-	}
-	if !deadline.IsZero() && !deadline.After(vc.now) {
-		vc.mu.Unlock()
-		return false
-	}
-	k.waiter = vcWaiter{p: p}
-	if !deadline.IsZero() {
-		vc.seq++
-		k.timer = vcTimer{at: deadline, seq: vc.seq, w: &k.waiter}
-		heap.Push(&vc.timers, &k.timer)
-		k.waiter.t = &k.timer
-	}
-	k.w = &k.waiter
-	vc.running = nil
-	vc.scheduleLocked()
-	vc.mu.Unlock()
-	<-p.resume
-	vc.mu.Lock()
-	fired := p.fired
-	k.w = nil
-	vc.mu.Unlock()
-	return fired
+	return vc.block(deadline, &k.waiter, &k.timer, func() { k.w = &k.waiter })
 }
