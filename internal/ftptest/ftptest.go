@@ -136,6 +136,25 @@ type Server struct {
 	listenSocks map[string]bool
 }
 
+// newServer fills the fields every starter fills alike: name on
+// 127.0.0.1:port serving root, login user/password (the anonymous login
+// when user is "anonymous"), uploads into "upload".
+func newServer(name string, port int, root, user, password, version string, pasv [2]int) *Server {
+	return &Server{
+		Name:         name,
+		Addr:         fmt.Sprintf("127.0.0.1:%d", port),
+		Host:         "127.0.0.1",
+		Port:         port,
+		User:         user,
+		Password:     password,
+		Anonymous:    user == "anonymous",
+		Root:         root,
+		UploadDir:    "upload",
+		Version:      version,
+		PassivePorts: pasv,
+	}
+}
+
 // recordListener remembers which listening sockets on Port are the
 // server's; it is called once the port is known to be ours.
 func (s *Server) recordListener() {

@@ -98,19 +98,8 @@ func startGoftp(t testing.TB, opts Options) (*Server, error) {
 		// Returns an error once tl is closed; nothing to report.
 		_ = srv.Serve(tl)
 	}()
-	s := &Server{
-		Name:         Goftp,
-		Addr:         ln.Addr().String(),
-		Host:         "127.0.0.1",
-		Port:         port,
-		User:         TestUser,
-		Password:     TestPassword,
-		Root:         l.Root,
-		UploadDir:    "upload",
-		Version:      goftpVersion(),
-		PassivePorts: opts.PassivePorts,
-		listenSocks:  socks,
-	}
+	s := newServer(Goftp, port, l.Root, TestUser, TestPassword, goftpVersion(), opts.PassivePorts)
+	s.listenSocks = socks
 	s.stopFn = func() error {
 		// Not srv.Shutdown: it reads fields Serve writes without
 		// synchronisation (a data race under -race); closing our own

@@ -27,19 +27,7 @@ func startProFTPd(t testing.TB, opts Options, port int) (*Server, error) {
 	if opts.ProFTPdInetd {
 		serverType = "inetd"
 	}
-	s := &Server{
-		Name:         ProFTPd,
-		Addr:         fmt.Sprintf("127.0.0.1:%d", port),
-		Host:         "127.0.0.1",
-		Port:         port,
-		User:         "anonymous",
-		Password:     "guest",
-		Anonymous:    true,
-		Root:         l.Root,
-		UploadDir:    "upload",
-		Version:      proFTPdVersion(bin),
-		PassivePorts: pasv,
-	}
+	s := newServer(ProFTPd, port, l.Root, "anonymous", "guest", proFTPdVersion(bin), pasv)
 	logPath := filepath.Join(l.Etc, "proftpd.stderr")
 	sysLog := filepath.Join(l.Etc, "proftpd.log")
 	s.logs = []string{logPath, sysLog}

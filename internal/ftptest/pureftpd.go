@@ -46,18 +46,7 @@ func startPureFTPd(t testing.TB, opts Options, port int) (*Server, error) {
 		return nil, err
 	}
 	pasv := portRange(opts)
-	s := &Server{
-		Name:         PureFTPd,
-		Addr:         fmt.Sprintf("127.0.0.1:%d", port),
-		Host:         "127.0.0.1",
-		Port:         port,
-		User:         TestUser,
-		Password:     TestPassword,
-		Root:         l.Root,
-		UploadDir:    "upload",
-		Version:      pureFTPdVersion(bin),
-		PassivePorts: pasv,
-	}
+	s := newServer(PureFTPd, port, l.Root, TestUser, TestPassword, pureFTPdVersion(bin), pasv)
 	logPath := filepath.Join(l.Etc, "pure-ftpd.stderr")
 	s.logs = []string{logPath}
 

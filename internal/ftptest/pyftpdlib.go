@@ -1,7 +1,6 @@
 package ftptest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,19 +56,7 @@ func startPyftpdlib(t testing.TB, opts Options, port int) (*Server, error) {
 		return nil, err
 	}
 	pasv := portRange(opts)
-	s := &Server{
-		Name:         Pyftpdlib,
-		Addr:         fmt.Sprintf("127.0.0.1:%d", port),
-		Host:         "127.0.0.1",
-		Port:         port,
-		User:         "anonymous",
-		Password:     "guest",
-		Anonymous:    true,
-		Root:         l.Root,
-		UploadDir:    "upload",
-		Version:      pyftpdlibVersion(py),
-		PassivePorts: pasv,
-	}
+	s := newServer(Pyftpdlib, port, l.Root, "anonymous", "guest", pyftpdlibVersion(py), pasv)
 	logPath := filepath.Join(l.Etc, "pyftpdlib.stderr")
 	s.logs = []string{logPath}
 	script := filepath.Join(l.Etc, "serve.py")

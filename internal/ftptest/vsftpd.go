@@ -30,19 +30,7 @@ func startVsftpd(t testing.TB, opts Options, port int) (*Server, error) {
 		return nil, err
 	}
 	pasv := portRange(opts)
-	s := &Server{
-		Name:         Vsftpd,
-		Addr:         fmt.Sprintf("127.0.0.1:%d", port),
-		Host:         "127.0.0.1",
-		Port:         port,
-		User:         "anonymous",
-		Password:     "guest",
-		Anonymous:    true,
-		Root:         l.Root,
-		UploadDir:    "upload",
-		Version:      vsftpdVersion(bin),
-		PassivePorts: pasv,
-	}
+	s := newServer(Vsftpd, port, l.Root, "anonymous", "guest", vsftpdVersion(bin), pasv)
 	logPath := filepath.Join(l.Etc, "vsftpd.stderr")
 	s.logs = []string{logPath}
 	conf := fmt.Sprintf(`# written by ftpbench/internal/ftptest
