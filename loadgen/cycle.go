@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"ftpbench/internal/ftpaddr"
@@ -301,6 +302,11 @@ func (u *userPI) dialData(ctx context.Context, addr netip.AddrPort) (net.Conn, e
 func (c *cycle) setupActive() error {
 	u := c.u
 	ln, err := u.cfg.Network.Listen(context.Background(), netip.AddrPortFrom(u.local, 0).String())
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// Port 0 "in use": the kernel (or the simulation) found no free
+		// ephemeral port, the listening side of running out of them.
+		return fmt.Errorf("user-DTP listen on %s: %w: %w", u.local, ErrNoLocalPort, err)
+	}
 	if err != nil {
 		return fmt.Errorf("user-DTP listen on %s: %w", u.local, err)
 	}

@@ -35,11 +35,15 @@ var ErrDesync = errors.New("reply out of step with commands")
 // ErrReplyTooLong reports a reply longer than the user-PI accepts.
 var ErrReplyTooLong = errors.New("reply too long")
 
+// ErrNoLocalPort reports a user-DTP that could not listen for want of a
+// free ephemeral port (bind to port 0 fails with EADDRINUSE then).
+var ErrNoLocalPort = errors.New("no free local port")
+
 // localExhaustion reports whether err is this host running out of
 // descriptors, buffers or ports: no server was involved, and retrying at
 // once cannot help.
 func localExhaustion(err error) bool {
-	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.EADDRNOTAVAIL} {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.EADDRNOTAVAIL, ErrNoLocalPort} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -67,9 +71,14 @@ func classify(ctx context.Context, err error) results.Outcome {
 			return results.Refused
 		}
 		return results.ReplyError
+	case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, ErrNoLocalPort):
+		// No local port (or a source address that is not local): the
+		// connection was never tried. The simulation gives the same
+		// error when a host's ephemeral range is used up.
+		return results.AddrUnavailable
 	case errors.Is(err, syscall.ECONNREFUSED), localExhaustion(err):
 		// Refused by the server, or the connection could not even be
-		// tried for want of local descriptors, buffers or ports.
+		// tried for want of local descriptors or buffers.
 		return results.Refused
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():

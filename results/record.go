@@ -9,22 +9,28 @@ type Outcome string
 
 // The outcomes of a cycle. Every cycle ends in exactly one.
 const (
-	OK            Outcome = "ok"             // all bytes moved, final 2xx reply
-	Truncated     Outcome = "truncated"      // fewer bytes than expected
-	Desync        Outcome = "desync"         // a reply answered an earlier command
-	Refused       Outcome = "refused"        // data or control connection refused (or 425)
-	Timeout       Outcome = "timeout"        // a deadline passed
-	Reset         Outcome = "reset"          // a connection was reset mid-cycle
-	ReplyError    Outcome = "reply-error"    // the server answered 4xx/5xx
-	ProtocolError Outcome = "protocol-error" // a malformed or unexpected reply
-	Canceled      Outcome = "canceled"       // the run was stopped mid-cycle
+	OK        Outcome = "ok"        // all bytes moved, final 2xx reply
+	Truncated Outcome = "truncated" // fewer bytes than expected
+	Desync    Outcome = "desync"    // a reply answered an earlier command
+	Refused   Outcome = "refused"   // data or control connection refused (or 425)
+	// AddrUnavailable: a connection could not even be tried because no
+	// local address and port could be assigned (EADDRNOTAVAIL, "cannot
+	// assign requested address"): this host's ephemeral ports toward the
+	// server are used up (or a source address is not local). The server
+	// never saw it; spread the users over more source addresses.
+	AddrUnavailable Outcome = "addr-unavailable"
+	Timeout         Outcome = "timeout"        // a deadline passed
+	Reset           Outcome = "reset"          // a connection was reset mid-cycle
+	ReplyError      Outcome = "reply-error"    // the server answered 4xx/5xx
+	ProtocolError   Outcome = "protocol-error" // a malformed or unexpected reply
+	Canceled        Outcome = "canceled"       // the run was stopped mid-cycle
 	// Dropped: an open-model cycle came due while the most cycles allowed
 	// in flight were waiting or running; it never started.
 	Dropped Outcome = "dropped"
 )
 
 // Outcomes lists every outcome in a stable order for reports.
-var Outcomes = []Outcome{OK, Truncated, Desync, Refused, Timeout, Reset, ReplyError, ProtocolError, Canceled, Dropped}
+var Outcomes = []Outcome{OK, Truncated, Desync, Refused, AddrUnavailable, Timeout, Reset, ReplyError, ProtocolError, Canceled, Dropped}
 
 // Phase indexes the per-cycle timestamps of RFC 959 §5.2, in the order a
 // correct cycle passes them.

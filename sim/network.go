@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -245,6 +246,7 @@ type Host struct {
 	ports  map[uint16]*npPort
 	tuples map[npTuple]time.Time // explicit-port connections: zero = open, else TIME_WAIT until
 	eph    int                   // next ephemeral port to try
+	locals []*Host               // other hosts whose addresses are local to this one (AddLocal)
 }
 
 // npPort is what holds one local port of a host.
@@ -265,7 +267,60 @@ type npTuple struct {
 	raddr netip.AddrPort
 }
 
-var _ loadgen.Network = (*Host)(nil)
+var (
+	_ loadgen.Network      = (*Host)(nil)
+	_ loadgen.SourceDialer = (*Host)(nil)
+)
+
+// AddLocal makes the addresses of other hosts of the same network local
+// addresses of h, as a machine with several addresses on one interface
+// has: h may then dial from them (DialFromAddr) and listen on them
+// (Listen with their address or name). Each keeps its own port space —
+// that of its host — so spreading connections over them multiplies the
+// ephemeral ports, as loadgen.Config.SourceAddrs does on a real machine.
+// Hosts of another network are ignored.
+func (h *Host) AddLocal(others ...*Host) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, o := range others {
+		if o != nil && o != h && o.n == h.n && !slices.Contains(h.locals, o) {
+			h.locals = append(h.locals, o)
+		}
+	}
+}
+
+// local returns the host that holds local address host ("" and the
+// wildcard names included) for h: h itself, one of the hosts given to
+// AddLocal, or nil when host is not local to h.
+func (h *Host) local(host string) *Host {
+	if h.isSelf(host) {
+		return h
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, o := range h.locals {
+		if o.isSelf(host) { // its name or address: the wildcards were h's
+			return o
+		}
+	}
+	return nil
+}
+
+// DialFromAddr is Dial from an ephemeral port of local, which must be h's
+// own address or that of a host given to AddLocal: the connection is then
+// that host's, and takes a port of its range. Any other address fails like
+// binding an address a machine does not have: EADDRNOTAVAIL.
+func (h *Host) DialFromAddr(ctx context.Context, local netip.Addr, addr string) (net.Conn, error) {
+	var from *Host
+	if local.IsValid() {
+		from = h.local(local.Unmap().String())
+	}
+	if from == nil {
+		a := net.TCPAddrFromAddrPort(netip.AddrPortFrom(local, 0))
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Source: a, Err: os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)}
+	}
+	return from.dial(ctx, 0, addr)
+}
 
 // Name returns the name the host was created with.
 func (h *Host) Name() string { return h.name }
@@ -493,8 +548,9 @@ func (h *Host) enqueue(port uint16, c *Conn) bool {
 }
 
 // Listen opens a listener on addr: "host:port" or ":port", where host is
-// empty, 0.0.0.0, "localhost" or this host's name or address (anything
-// else: EADDRNOTAVAIL), and port 0 takes an ephemeral port. A port that
+// empty, 0.0.0.0, "localhost" or this host's name or address (or those of
+// a host given to AddLocal, which then holds the listener; anything else:
+// EADDRNOTAVAIL), and port 0 takes an ephemeral port. A port that
 // already has a listener, or is the local port of an open dialled
 // connection (unless Config.ReuseAddr), gives EADDRINUSE; TIME_WAIT does
 // not block it (Go listeners set SO_REUSEADDR).
@@ -511,6 +567,9 @@ func (h *Host) Listen(ctx context.Context, addr string) (net.Listener, error) {
 		return fail(err)
 	}
 	if !h.isSelf(host) {
+		if o := h.local(host); o != nil {
+			return o.Listen(ctx, addr)
+		}
 		return fail(os.NewSyscallError("bind", syscall.EADDRNOTAVAIL))
 	}
 	if err := ctx.Err(); err != nil {

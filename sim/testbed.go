@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"sync"
 )
 
@@ -50,4 +52,40 @@ func (tb *Testbed) Close() error {
 	tb.cancel()
 	tb.wg.Wait()
 	return nil
+}
+
+// UsersPerClientAddr is how many user-PIs ClientAddrs puts on one
+// simulated client address. A simulated host, like a real one, holds one
+// ephemeral port per control connection to server:21, and a user-PI holds
+// at most two ports at once (control and a data connection or user-DTP
+// listener; fxp's two control connections): half the ephemeral range,
+// 14,116 users with Linux's default range.
+func (tb *Testbed) UsersPerClientAddr() int {
+	r := tb.Network.cfg.EphemeralPorts
+	return max(1, (r[1]-r[0]+1)/2)
+}
+
+// ClientAddrs returns the source addresses (loadgen.Config.SourceAddrs)
+// for users user-PIs on the testbed's client: the given ones, each made a
+// simulated host whose address is local to Client; with none given,
+// Client's own address plus hosts "client2", "client3", … up to
+// ceil(users / UsersPerClientAddr()) addresses, or nil when one address
+// holds all the users.
+func (tb *Testbed) ClientAddrs(users int, given []netip.Addr) []netip.Addr {
+	n, client := tb.Network, tb.Client
+	if len(given) == 0 {
+		per := tb.UsersPerClientAddr()
+		k := (users + per - 1) / per
+		if k <= 1 {
+			return nil
+		}
+		given = append(given, client.Addr())
+		for i := 2; i <= k; i++ {
+			given = append(given, n.Host(fmt.Sprintf("client%d", i)).Addr())
+		}
+	}
+	for _, a := range given {
+		client.AddLocal(n.Host(a.String()))
+	}
+	return given
 }

@@ -169,7 +169,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--max-inflight", "5"}, `--rate`},
 		{[]string{"run", "--rate", "-5"}, `--rate`},
 		{[]string{"run", "--start-at", "tomorrow"}, `--start-at`},
-		{[]string{"run", "--source-addrs", "127.0.0.1"}, `--source-addrs`},
+		{[]string{"run", "--source-addrs", "::1"}, `--source-addrs`},
 		{[]string{"run", "--source-addrs", "127.0.0.9-127.0.0.1", "ftp://h/f"}, `--source-addrs`},
 		{[]string{"run", "--virtual", "ftp://h/f"}, `--virtual`},
 	} {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -44,7 +46,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	loginOnly := fs.Bool("login-only", false, "cycles are connect, login and QUIT only (a login storm)")
 	segment := fs.String("segment", "", "run shard i of N (i/N): its share of users, cycles and rate, and seqs i, i+N, …")
 	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339) before starting, so shards start together")
-	sourceAddrs := fs.String("source-addrs", "", "spread user-PIs over local addresses, e.g. 127.0.0.1-127.0.0.16 (user i uses address i mod N for control and data)")
+	sourceAddrs := fs.String("source-addrs", "", "spread user-PIs over local addresses, e.g. 127.0.0.1-127.0.0.16 (user i uses address i mod N for control and data); in the simulation each is a simulated client host (default there: one per 14,116 users, half a host's ephemeral ports)")
 	progressInterval := fs.Duration("progress-interval", 5*time.Second, "progress on stderr: a line per interval, a live bar on a terminal (0: none)")
 	policy := fs.String("policy", "strict", "how a transfer ends: strict (RFC 959), eager, eof-only, hold-open, close-first")
 	virtual := fs.Bool("virtual", false, "simulation only: run in virtual time, deterministic for a --seed (-d counts virtual time)")
@@ -134,13 +136,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg = seg.Split(cfg)
 	}
 
+	var sources []netip.Addr
+	if *sourceAddrs != "" {
+		if sources, err = loadgen.ParseSourceAddrs(*sourceAddrs); err != nil {
+			return bad(fmt.Errorf("--source-addrs: %w", err))
+		}
+	}
+
 	where := "simulated server"
 	if fs.NArg() >= 1 {
-		if *sourceAddrs != "" {
-			if cfg.SourceAddrs, err = loadgen.ParseSourceAddrs(*sourceAddrs); err != nil {
-				return bad(fmt.Errorf("--source-addrs: %w", err))
-			}
-		}
+		cfg.SourceAddrs = sources
 		for _, f := range []string{"sim-latency", "sim-bandwidth", "virtual", "seed"} {
 			if fs.Changed(f) {
 				return bad(fmt.Errorf("--%s applies only to the simulation (no URL)", f))
@@ -172,8 +177,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := creds.apply(nil, ""); err != nil {
 			return bad(err)
 		}
-		if *sourceAddrs != "" {
-			return bad(errors.New("--source-addrs applies only to runs against a URL"))
+		for _, a := range sources {
+			if !a.Is4() {
+				return bad(fmt.Errorf("--source-addrs %s: the simulation's hosts have IPv4 addresses", a))
+			}
 		}
 		var clock loadgen.Clock
 		if *virtual {
@@ -182,7 +189,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			where = fmt.Sprintf("simulated server in virtual time, seed %d", *seed)
 		}
 		tb, err := sim.StartTestbed(sim.TestbedConfig{
-			Net:    sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}, Seed: *seed, Clock: clock, Backlog: max(128, cfg.Users), ReuseAddr: dflt},
+			Net: sim.Config{Link: sim.Link{Latency: *simLatency, Bandwidth: bw}, Seed: *seed, Clock: clock, Backlog: max(128, cfg.Users), ReuseAddr: dflt,
+				EphemeralPorts: simEphemeralPorts},
 			Server: sim.ServerConfig{Anonymous: true, Timeout: *timeout, MaxSessions: max(10000, cfg.Users), DefaultDataPort: dflt, AllowFXP: fxp},
 		})
 		if err != nil {
@@ -191,6 +199,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer tb.Close()
 		cfg.Network = tb.Client
+		cfg.SourceAddrs = tb.ClientAddrs(simUsers(cfg), sources)
+		if n := len(cfg.SourceAddrs); n > 1 && len(sources) == 0 {
+			where += fmt.Sprintf(", users spread over %d simulated client addresses", n)
+		}
 		cfg.Size = n
 		cfg.Target = loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "ftpbench@", Path: fmt.Sprintf("/size/%d", n)}
 		// fxp in the simulation: the server copies to itself over a
@@ -276,6 +288,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		info.EndReason, code = "no cycle succeeded", exitFailed
 	}
 	return finishRun(ctx, stdout, stderr, *out, info, sum, thresholds, *plotsDir, *format, code)
+}
+
+// simEphemeralPorts is the simulated hosts' ephemeral port range:
+// Linux's default, as the simulation's. Tests shrink it.
+var simEphemeralPorts = [2]int{32768, 60999}
+
+// simUsers is the most user-PIs a run has at once.
+func simUsers(cfg loadgen.Config) int {
+	users := cfg.Users
+	for _, leg := range cfg.UserStages {
+		users = max(users, int(math.Ceil(leg.Target)))
+	}
+	return users
 }
 
 // stageMarks lists when each stage began, for the charts: runStart plus
