@@ -229,3 +229,36 @@ func TestSegmentSeqSpaces(t *testing.T) {
 		}
 	})
 }
+
+// TestRunEndsWithoutTrailingThink: a run ends when its work does, not a
+// think time later. With user stages the run is over at the last stage,
+// so thinking user-PIs stop thinking; with -n, once every cycle has been
+// handed out, no user-PI pauses before finding there is no more.
+func TestRunEndsWithoutTrailingThink(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  loadgen.Config
+		recs int // records; -1: any
+		end  time.Duration
+	}{
+		{"stages", loadgen.Config{Users: 0, UserStages: []loadgen.Stage{{time.Second, 10}, {2 * time.Second, 10}}}, -1, 3 * time.Second},
+		{"cycles", loadgen.Config{Users: 10, Cycles: 15}, 15, 20 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				cfg := tc.cfg
+				cfg.Think, cfg.Timeout = 20*time.Second, time.Second
+				recs := simRun(t, sim.Link{Latency: time.Millisecond}, sim.RaceKnobs{}, cfg)
+				took := time.Since(start)
+				if tc.recs >= 0 && len(recs) != tc.recs {
+					t.Errorf("%d records, want %d", len(recs), tc.recs)
+				}
+				// A cycle is a few milliseconds of link latency.
+				if took < tc.end || took > tc.end+100*time.Millisecond {
+					t.Errorf("run took %v, want %v plus a last cycle", took, tc.end)
+				}
+			})
+		})
+	}
+}

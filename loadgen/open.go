@@ -182,6 +182,8 @@ func (g *userGate) admit(ctx context.Context, id int, leave func()) bool {
 // number of users runs linearly from the previous target to the next, so
 // the gate changes each time it crosses an integer.
 func (r *run) rampUsers(ctx context.Context) {
+	// The run ends with the last stage: thinking user-PIs stop thinking.
+	defer r.expire()
 	defer r.gate.end()
 	from := float64(r.cfg.Users)
 	var stageStart time.Duration

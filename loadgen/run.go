@@ -266,6 +266,13 @@ func (r *run) ticket(ctx context.Context) (int64, bool) {
 	return n, true
 }
 
+// ticketsGone reports whether every cycle of a bounded closed model has
+// been handed out, so a user-PI need not pause before learning there is
+// no more work.
+func (r *run) ticketsGone() bool {
+	return r.cfg.Cycles > 0 && r.next.Load() >= r.cfg.Cycles
+}
+
 // nextJob is where a user-PI gets its next cycle: from the open model's
 // queue, or a ticket once the stage gate lets it run.
 func (r *run) nextJob(ctx context.Context, u *userPI) (job, bool) {
@@ -291,7 +298,7 @@ func (r *run) drive(ctx context.Context, u *userPI) {
 		if u.backoff > 0 {
 			pause = u.backoff
 		}
-		if r.jobs == nil && pause > 0 && r.halt.Wait(u.clock.Now().Add(pause)) {
+		if r.jobs == nil && pause > 0 && (r.ticketsGone() || r.halt.Wait(u.clock.Now().Add(pause))) {
 			return
 		}
 	}
