@@ -12,9 +12,8 @@
 #     USERS over RAMP (so that the logins don't all reach the server's listen
 #     queue in the same instant), then all USERS stay logged in for HOLD,
 #     each pausing THINK between cycles: `ftpbench run --stages
-#     RAMPs:USERS,HOLDs:USERS -d (RAMP+HOLD)s --think THINK -o records
-#     --format json`. (-d because the end of the last stage alone does not
-#     cut a user-PI's think pause short: the run would last THINK longer.)
+#     RAMPs:USERS,HOLDs:USERS --think THINK -o records --format json`
+#     (the run ends with the last stage, think pauses included);
 #   - every cycle recorded: the records file has exactly the summary's
 #     number of cycles, and their seqs are 0 … cycles−1, each once;
 #   - ok cycles, failed cycles by outcome, ok cycles/s, set-up p50/p99;
@@ -218,7 +217,7 @@ verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; 
 stages="${RAMP}s:$USERS,${HOLD}s:$USERS"
 say "scale.sh: $USERS users (stages $stages), PASV 1 KiB RETR, against pyftpdlib $pyver on 127.0.0.1:$port"
 rc=0
-/usr/bin/time -f '%M %e %U %S' -o "$W/time" "$W/ftpbench" run -m pasv --size 1KiB -c 1 --stages "$stages" -d "$((RAMP + HOLD))s" \
+/usr/bin/time -f '%M %e %U %S' -o "$W/time" "$W/ftpbench" run -m pasv --size 1KiB -c 1 --stages "$stages" \
 	--think "$THINK" --timeout "$TIMEOUT" --progress-interval 5s \
 	-o "$W/out/records.jsonl" --format json "$url/1KiB.bin" >"$W/out/summary.json" 2>"$W/out/ftpbench.err" || rc=$?
 read -r fb_rss_kib fb_wall fb_usr fb_sys <"$W/time" || die "no /usr/bin/time output (ftpbench exit $rc): $(cat "$W/out/ftpbench.err")"
