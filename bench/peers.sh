@@ -13,7 +13,9 @@
 #      URLs) and lftp (one process per user running a script of `get`s);
 #      the server's CPU (vsftpd's reaped sessions) for scale.
 #   2. 256 MiB RETR: ftpbench MB/s vs curl MB/s vs a raw loopback TCP copy
-#      of the same file (bench/rawtcp: sendfile in, plain read loop out).
+#      of the same file (bench/rawtcp: sendfile in, plain read loop out) with
+#      32 KiB, 128 KiB and 1 MiB reads (ftpbench reads 1 MiB at a time for
+#      files of 8 MiB and more).
 #   3. The simulation (no server process): PASV cycles/s at 1, 100 and
 #      10,000 users in real time and in virtual time, and the memory of one
 #      idle simulated user at SIM_MEM_USERS users (bench/simmem).
@@ -369,11 +371,12 @@ echo
 echo "## 2. 256 MiB RETR (PASV), best of $BIG_RUNS, MB/s (10⁶ B/s)"
 printf '%-44s %8s\n' "ftpbench (whole cycle: PASV to 226)" "$(calc "$big_fb" 0)"
 printf '%-44s %8s\n' "curl (whole transfer)" "$(calc "$big_curl" 0)"
-printf '%-44s %8s\n' "raw loopback TCP, 128 KiB reads (ftpbench's)" "$big_raw"
 printf '%-44s %8s\n' "raw loopback TCP, 32 KiB reads" "$big_raw32"
-printf '%-44s %8s\n' "raw loopback TCP, 1 MiB reads" "$big_raw1m"
-r=$(calc "$big_fb / $big_raw")
-printf '%-44s %8s  goal ≥ 0.9  %s\n' "ratio ftpbench ÷ raw TCP (128 KiB)" "$r" "$(verdict "$r >= 0.9")"
+printf '%-44s %8s\n' "raw loopback TCP, 128 KiB reads" "$big_raw"
+printf '%-44s %8s\n' "raw loopback TCP, 1 MiB reads (ftpbench's)" "$big_raw1m"
+r=$(calc "$big_fb / $big_raw1m")
+printf '%-44s %8s  goal ≥ 0.9  %s\n' "ratio ftpbench ÷ raw TCP (same 1 MiB reads)" "$r" "$(verdict "$r >= 0.9")"
+printf '%-44s %8s\n' "ratio ftpbench ÷ raw TCP (128 KiB)" "$(calc "$big_fb / $big_raw")"
 printf '%-44s %8s\n' "ratio ftpbench ÷ curl" "$(calc "$big_fb / $big_curl")"
 printf '%-44s %8s\n' "ratio curl ÷ raw TCP (128 KiB)" "$(calc "$big_curl / $big_raw")"
 echo
