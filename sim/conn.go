@@ -395,15 +395,16 @@ func (c *Conn) Write(b []byte) (int, error) {
 	out, in := &p.s[c.side], &p.s[1-c.side]
 	peer := &p.c[1-c.side]
 	n := 0
+	var now time.Time
+	fresh := false // now was read since the last wait: the clock costs
 	p.mu.Lock()
 	for {
 		if c.closed {
 			p.mu.Unlock()
 			return n, c.opErr("write", net.ErrClosed)
 		}
-		var now time.Time
-		if !c.wrDL.IsZero() || in.rst || out.lat > 0 || out.link != nil || peer.closed {
-			now = p.clock.Now()
+		if !fresh && (!c.wrDL.IsZero() || in.rst || out.lat > 0 || out.link != nil || peer.closed) {
+			now, fresh = p.clock.Now(), true
 		}
 		if !c.wrDL.IsZero() && !now.Before(c.wrDL) {
 			p.mu.Unlock()
@@ -446,6 +447,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		}
 		at = npEarliest(at, c.wrDL)
 		p.wait(npWriter(c.side), at)
+		fresh = false
 	}
 }
 
