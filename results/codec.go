@@ -356,8 +356,15 @@ func (d *Decoder) readLine() (line []byte, terminated bool, err error) {
 // leaves. Any other error stops the read and is returned naming the file
 // and line; an error from fn is returned wrapped the same way.
 func ReadFiles(paths []string, fn func(*Record) error) (warnings []string, err error) {
+	return readFiles(paths, true, fn)
+}
+
+// readFiles is ReadFiles, decoding each file on every core (parallel) or
+// on the calling goroutine only, holding one line at a time (merge, which
+// reads many files at once, each on its own goroutine).
+func readFiles(paths []string, parallel bool, fn func(*Record) error) (warnings []string, err error) {
 	for _, path := range paths {
-		w, err := readFile(path, fn)
+		w, err := readFile(path, parallel, fn)
 		if w != "" {
 			warnings = append(warnings, w)
 		}
@@ -368,13 +375,17 @@ func ReadFiles(paths []string, fn func(*Record) error) (warnings []string, err e
 	return warnings, nil
 }
 
-func readFile(path string, fn func(*Record) error) (warning string, err error) {
+func readFile(path string, parallel bool, fn func(*Record) error) (warning string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err // *PathError already names the file
 	}
 	defer f.Close()
-	err = decodeParallel(f, readBlockSize, fn)
+	if parallel {
+		err = decodeParallel(f, readBlockSize, fn)
+	} else {
+		err = decodeEach(f, fn)
+	}
 	if errors.Is(err, ErrPartialLine) {
 		return fmt.Sprintf("%s: %v; skipped", path, err), nil
 	}
@@ -382,4 +393,23 @@ func readFile(path string, fn func(*Record) error) (warning string, err error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return "", nil
+}
+
+// decodeEach calls fn for each record of r, as decodeParallel does, but on
+// the calling goroutine and holding one line at a time.
+func decodeEach(r io.Reader, fn func(*Record) error) error {
+	d := NewDecoder(r)
+	var rec Record
+	for {
+		err := d.Decode(&rec)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&rec); err != nil {
+			return fmt.Errorf("line %d: %w", d.Line(), err)
+		}
+	}
 }

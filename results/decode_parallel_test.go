@@ -10,22 +10,15 @@ import (
 	"testing/iotest"
 )
 
-// decodeSequential is the reference decodeParallel must agree with: the
-// Decoder, record by record, stopping at the first error.
+// decodeSequential is the reference decodeParallel must agree with:
+// decodeEach, the Decoder record by record, stopping at the first error.
 func decodeSequential(data []byte) ([]Record, error) {
-	d := NewDecoder(bytes.NewReader(data))
 	var recs []Record
-	for {
-		var r Record
-		err := d.Decode(&r)
-		if err == io.EOF {
-			return recs, nil
-		}
-		if err != nil {
-			return recs, err
-		}
-		recs = append(recs, r)
-	}
+	err := decodeEach(bytes.NewReader(data), func(r *Record) error {
+		recs = append(recs, *r)
+		return nil
+	})
+	return recs, err
 }
 
 func decodeAllParallel(data []byte, blockSize int) ([]Record, error) {

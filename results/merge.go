@@ -146,7 +146,10 @@ func startInput(ctx context.Context, index int, path string) *mergeInput {
 				return ctx.Err()
 			}
 		}
-		in.warnings, in.err = ReadFiles([]string{path}, func(r *Record) error {
+		// One goroutine per input already spreads the decoding over
+		// cores; decoding each input in parallel blocks as well would
+		// hold megabytes per input.
+		in.warnings, in.err = readFiles([]string{path}, false, func(r *Record) error {
 			in.sum.Add(r)
 			batch = append(batch, *r)
 			if len(batch) == mergeBatch {
