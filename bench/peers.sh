@@ -49,8 +49,9 @@ ROUND_CYCLES=$((USERS * PER_ROUND))
 repo=$(cd "$(dirname "$0")/.." && pwd)
 started=$SECONDS
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "peers.sh: $*"; exit 1; }
+NAME=peers.sh
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
 # --- dependencies -------------------------------------------------------
 need_pkgs=()
@@ -59,37 +60,11 @@ command -v curl >/dev/null || need_pkgs+=(curl)
 command -v lftp >/dev/null || need_pkgs+=(lftp)
 [ -x /usr/bin/time ] || need_pkgs+=(time)
 command -v jq >/dev/null || need_pkgs+=(jq)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-		die "missing: ${need_pkgs[*]}; install them (Debian: apt-get install ${need_pkgs[*]}) and run again"
-	fi
-	say "peers.sh: installing ${need_pkgs[*]} with apt-get"
-	# Keep the vsftpd package from starting a service on :21.
-	policy=/usr/sbin/policy-rc.d
-	own_policy=
-	if [ ! -e "$policy" ]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
-	fi
-	installed=
-	if DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2 ||
-		{ apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2; }; then
-		installed=1
-	fi
-	if [ -n "$own_policy" ]; then rm -f "$policy"; fi
-	[ -n "$installed" ] || die "apt-get could not install ${need_pkgs[*]}"
-fi
+install_missing "${need_pkgs[@]}"
 command -v go >/dev/null || die "Go is needed to build ftpbench (https://go.dev/dl/)"
 
 # --- work directory, files, binaries -------------------------------------
-keep=${KEEP:-} # set: leave the work files
-if [ $# -ge 1 ]; then
-	W=$1
-	keep=1
-	mkdir -p "$W"
-else
-	W=$(mktemp -d /tmp/ftpbench-peers.XXXXXX)
-fi
-W=$(cd "$W" && pwd)
+make_workdir ftpbench-peers "$@"
 vsftpd_pid=
 cleanup() {
 	if [ -n "$vsftpd_pid" ]; then kill "$vsftpd_pid" 2>/dev/null || true; fi
@@ -152,8 +127,7 @@ connect_timeout=60
 EOF
 	/usr/sbin/vsftpd "$W/etc/vsftpd.conf" >"$W/etc/vsftpd.log" 2>&1 &
 	vsftpd_pid=$!
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		if ! kill -0 "$vsftpd_pid" 2>/dev/null; then
 			vsftpd_pid=
 			return 1 # port taken: vsftpd says "could not bind"
@@ -164,7 +138,7 @@ EOF
 	return 1
 }
 port=
-for try in $(seq 20); do
+for _ in $(seq 20); do
 	candidate=$((2100 + (RANDOM % 800)))
 	if start_vsftpd "$candidate"; then
 		port=$candidate
@@ -181,7 +155,6 @@ clk_tck=$(getconf CLK_TCK)
 ncpu=$(nproc)
 
 # calc EXPR [DECIMALS]: floating-point arithmetic.
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
 # server_cpu: CPU seconds of vsftpd and every session it has reaped.
 server_cpu() {
@@ -192,8 +165,8 @@ server_cpu() {
 
 # wait_sessions: until vsftpd has reaped every session, so their CPU counts.
 wait_sessions() {
-	local i f ppid busy
-	for i in $(seq 100); do
+	local f ppid busy
+	for _ in $(seq 100); do
 		busy=0
 		for f in /proc/[0-9]*/stat; do
 			read -r _ _ _ ppid _ 2>/dev/null <"$f" || continue
@@ -222,7 +195,7 @@ timed() {
 
 # Client scripts: one process per user, each over one control connection,
 # for one round of PER_ROUND cycles.
-for i in $(seq "$PER_ROUND"); do printf 'url = "%s/1KiB.bin"\noutput = "/dev/null"\n' "$url"; done >"$W/curl.cfg"
+for _ in $(seq "$PER_ROUND"); do printf 'url = "%s/1KiB.bin"\noutput = "/dev/null"\n' "$url"; done >"$W/curl.cfg"
 for mode in pasv port; do
 	{
 		printf 'set cmd:fail-exit yes\nset cmd:interactive no\nset net:max-retries 1\nset ftp:ssl-allow no\nset xfer:clobber yes\n'
@@ -232,7 +205,7 @@ for mode in pasv port; do
 			printf 'set ftp:passive-mode no\nset ftp:port-ipv4 127.0.0.1\n'
 		fi
 		printf 'open %s\n' "$url"
-		for i in $(seq "$PER_ROUND"); do echo "get 1KiB.bin -o /dev/null"; done
+		for _ in $(seq "$PER_ROUND"); do echo "get 1KiB.bin -o /dev/null"; done
 	} >"$W/lftp-$mode.scr"
 done
 cat >"$W/many.sh" <<'EOF'
@@ -307,14 +280,14 @@ say "peers.sh: 256 MiB RETR, best of $BIG_RUNS"
 	"$url/256MiB.bin" >/dev/null 2>&1 || true
 big_fb=$(jq -s '[.[] | select(.outcome == "ok") | .bytes * 1000 / .t.done] | max // 0' "$W/out/big.jsonl")
 big_curl=0
-for i in $(seq "$BIG_RUNS"); do
+for _ in $(seq "$BIG_RUNS"); do
 	s=$(curl -s --disable-epsv -o /dev/null -w '%{speed_download}' "$url/256MiB.bin" || echo 0)
 	big_curl=$(calc "($s / 1e6 > $big_curl) ? $s / 1e6 : $big_curl" 1)
 done
 big_raw=$("$W/rawtcp" -file "$W/root/256MiB.bin" -n "$BIG_RUNS" -buf $((128 << 10)) | awk '{print $NF}')
 big_raw32=$("$W/rawtcp" -file "$W/root/256MiB.bin" -n "$BIG_RUNS" -buf $((32 << 10)) | awk '{print $NF}')
 big_raw1m=$("$W/rawtcp" -file "$W/root/256MiB.bin" -n "$BIG_RUNS" -buf $((1 << 20)) | awk '{print $NF}')
-kill "$vsftpd_pid" && wait "$vsftpd_pid" 2>/dev/null || true
+if kill "$vsftpd_pid"; then wait "$vsftpd_pid" 2>/dev/null || true; fi
 vsftpd_pid=
 
 # --- 3. the simulation ---------------------------------------------------------------
@@ -339,7 +312,6 @@ simmem=$("$W/simmem" -users "$SIM_MEM_USERS" 2>&1 || true)
 mem_per_user=$(sed -n 's/.*heap+stack\/user \([0-9]*\) B.*/\1/p' <<<"$simmem")
 
 # --- report ------------------------------------------------------------------------
-verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 echo "# ftpbench vs peers — $(date -u +%Y-%m-%dT%H:%MZ), $ncpu × $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)"
 echo "# vsftpd $(grep -a -o -m1 'vsftpd: version [0-9.]*[0-9]' /usr/sbin/vsftpd | head -1 | cut -d' ' -f3), $(curl --version | head -1 | cut -d' ' -f1-2), $(lftp --version | head -1 | sed 's/.*Version \([0-9.]*\).*/lftp \1/'), $(go version | cut -d' ' -f3)"
 echo "# load average at start: $load_at_start; sockets in TIME_WAIT at start: $tw_at_start (a shared machine: read the ratios)"

@@ -71,11 +71,9 @@ PASV_PORTS=${PASV_PORTS-10000-30000}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 started=$SECONDS
 
-say() { printf '%s\n' "$*" >&2; }
-die() {
-	say "scale.sh: $*"
-	exit 1
-}
+NAME=scale.sh
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
 # --- dependencies -------------------------------------------------------
 py=/usr/bin/python3 # another python3 on PATH may lack the Debian module
@@ -83,15 +81,7 @@ need_pkgs=()
 if ! [ -x "$py" ] || ! "$py" -c 'import pyftpdlib' 2>/dev/null; then need_pkgs+=(python3-pyftpdlib); fi
 [ -x /usr/bin/time ] || need_pkgs+=(time)
 command -v jq >/dev/null || need_pkgs+=(jq)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-		die "missing: ${need_pkgs[*]}; install them (Debian: apt-get install ${need_pkgs[*]}) and run again"
-	fi
-	say "scale.sh: installing ${need_pkgs[*]} with apt-get"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2 ||
-		{ apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2; } ||
-		die "apt-get could not install ${need_pkgs[*]}"
-fi
+install_missing "${need_pkgs[@]}"
 command -v go >/dev/null || die "Go is needed to build ftpbench (https://go.dev/dl/)"
 [ "$USERS" -ge 1 ] 2>/dev/null || die "USERS=$USERS: want a positive number"
 if ! [ "$RAMP" -ge 0 ] 2>/dev/null || ! [ "$HOLD" -ge 1 ] 2>/dev/null; then
@@ -104,15 +94,7 @@ if [ "$hard_nofile" != unlimited ] && [ $((2 * USERS + 64)) -gt "$hard_nofile" ]
 fi
 
 # --- work directory, file, binary -------------------------------------------
-keep=${KEEP:-} # set: leave the work files
-if [ $# -ge 1 ]; then
-	W=$1
-	keep=1
-	mkdir -p "$W"
-else
-	W=$(mktemp -d /tmp/ftpbench-scale.XXXXXX)
-fi
-W=$(cd "$W" && pwd)
+make_workdir ftpbench-scale "$@"
 server_pid=
 sampler_pid=
 cleanup() {
@@ -211,8 +193,6 @@ sampler_pid=$!
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 tw_at_start=$(awk '$4 == "06"' /proc/net/tcp /proc/net/tcp6 2>/dev/null | wc -l)
 ncpu=$(nproc)
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
-verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 
 stages="${RAMP}s:$USERS,${HOLD}s:$USERS"
 say "scale.sh: $USERS users (stages $stages), PASV 1 KiB RETR, against pyftpdlib $pyver on 127.0.0.1:$port"
