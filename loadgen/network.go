@@ -130,9 +130,9 @@ type Waker interface {
 	// (wakes while nobody waits collapse into one).
 	Wake()
 	// Wait blocks until Wake or the deadline (zero: none), and reports
-	// whether it was woken. A Wake that came before a timed-out Wait
-	// ended may end the next Wait early, so callers re-check what they
-	// wait for.
+	// whether it was woken. It may also end early, reporting false (the
+	// deadline of an earlier Wait) or true (a Wake that came as an
+	// earlier Wait timed out), so callers re-check what they wait for.
 	Wait(deadline time.Time) bool
 }
 
@@ -161,6 +161,7 @@ func (WallClock) NewWaker() Waker { return &wallWaker{ch: make(chan struct{}, 1)
 type wallWaker struct {
 	ch    chan struct{} // holds a pending wake
 	timer *time.Timer   // made by the first Wait with a deadline
+	armed time.Time     // when timer fires; zero: not armed
 }
 
 func (w *wallWaker) Wake() {
@@ -184,18 +185,26 @@ func (w *wallWaker) Wait(deadline time.Time) bool {
 	if d <= 0 {
 		return false
 	}
-	// Made and reset by the waiter, so that a testing/synctest bubble
+	// The timer stays armed after a wake: the next Wait's deadline is
+	// usually the same or later (connection deadlines move forward), and
+	// a timer that fires before it only ends that Wait early, which
+	// callers allow for (they re-check their deadline). Re-arming only
+	// when needed saves a timer Reset and Stop per wait. The timer is
+	// made and reset by the waiter, so that a testing/synctest bubble
 	// owns the timers of the wakers its goroutines wait on.
-	if w.timer == nil {
+	switch {
+	case w.timer == nil:
 		w.timer = time.NewTimer(d)
-	} else {
+		w.armed = deadline
+	case w.armed.IsZero() || w.armed.After(deadline):
 		w.timer.Reset(d)
+		w.armed = deadline
 	}
 	select {
 	case <-w.ch:
-		w.timer.Stop()
 		return true
 	case <-w.timer.C:
+		w.armed = time.Time{}
 		return false
 	}
 }
