@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -52,11 +53,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	virtual := fs.Bool("virtual", false, "simulation only: run in virtual time, deterministic for a --seed (-d counts virtual time)")
 	seed := fs.Uint64("seed", 1, "simulation only: seed of scheduling (--virtual), jitter and server draws")
 	plotsDir := fs.String("plots", "", "after the run, write charts (PNG, SVG) and report.html to this directory")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	var thresholds thresholdsFlag
 	fs.Var(&thresholds, "threshold", thresholdUsage)
 	creds := addCredentialFlags(fs)
 	if code, done := parseFlags(fs, args, stderr); done {
 		return code
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usageError(stderr, "run", fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return usageError(stderr, "run", fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	cfg := loadgen.Config{Users: *users, Cycles: *cycles, Duration: *duration, Think: *think, Timeout: *timeout, TrustPASVAddress: *trustPASV,
