@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"io"
 	"net/url"
 	"os"
@@ -182,4 +183,54 @@ func TestParseTargetErrorsHideThePassword(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "%zz") || !strings.Contains(err.Error(), "bad URL: invalid %-escape") {
 		t.Errorf("error %v: want %q without the escape", err, "bad URL: invalid %-escape")
 	}
+}
+
+// chunkReader returns at most n bytes per Read, so replies arrive in
+// pieces as they may over TCP.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c chunkReader) Read(p []byte) (int, error) {
+	if len(p) > c.n {
+		p = p[:c.n]
+	}
+	return c.r.Read(p)
+}
+
+// FuzzOneLineReplyAgrees: readReply (with its one-line fast path) reads
+// the same replies as readResponse (textproto alone), over the same bytes
+// arriving in pieces of any size, up to the first error.
+func FuzzOneLineReplyAgrees(f *testing.F) {
+	for _, s := range []string{
+		"220 ready\r\n331 pass\r\n230 in\r\n",
+		"227 Entering Passive Mode (127,0,0,1,200,10).\r\n150 ok\r\n226 done\n",
+		"211-Features:\r\n EPSV\r\n211 End\r\n200 x\r\n",
+		"099 low\r\n", "22x bad\r\n", "226\r\n", "226 \r\n", "226  two\r\r\n", "2260 x\r\n",
+		"+12 x\r\n", "226 a\x00b\r\n", "226 unterminated",
+	} {
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(7))
+		f.Add([]byte(s), uint8(255))
+	}
+	f.Fuzz(func(t *testing.T, wire []byte, chunk uint8) {
+		n := int(chunk)%64 + 1
+		got := newReplyReader(chunkReader{bytes.NewReader(wire), n})
+		want := newReplyReader(chunkReader{bytes.NewReader(wire), n})
+		for range 100 {
+			code, text, err := got.readReply()
+			want.limit.n, want.limit.err = maxReply, nil
+			wcode, wtext, werr := want.readResponse()
+			if (err != nil) != (werr != nil) {
+				t.Fatalf("%q: replyReader %d %q %v, ReadResponse %d %q %v", wire, code, text, err, wcode, wtext, werr)
+			}
+			if err != nil {
+				return
+			}
+			if code != wcode || text != wtext {
+				t.Fatalf("%q: replyReader %d %q, ReadResponse %d %q", wire, code, text, wcode, wtext)
+			}
+		}
+	})
 }

@@ -146,3 +146,17 @@ func FuzzReadReply(f *testing.F) {
 		}
 	})
 }
+
+// TestOneLineReplyAllocs: a one-line reply costs one allocation, its text
+// (textproto's ReadResponse makes three).
+func TestOneLineReplyAllocs(t *testing.T) {
+	rr := newReplyReader(strings.NewReader(strings.Repeat("226 Transfer complete.\r\n", 1000)))
+	allocs := testing.AllocsPerRun(500, func() {
+		if code, text, err := rr.readReply(); code != 226 || text != "Transfer complete." || err != nil {
+			t.Fatalf("readReply = %d %q %v", code, text, err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("%.1f allocations per reply, want 1", allocs)
+	}
+}

@@ -173,11 +173,23 @@ func (p *prober) runDefaultPort(ctx context.Context) *defaultPort {
 	if p.dflt != nil {
 		return p.dflt
 	}
-	w := newWatchNet(p.cfg.Network, p.cfg.Clock, p.cfg.Timeout)
-	r, err := p.one(ctx, loadgen.ModeDefault, func(c *loadgen.Config) { c.Network = w })
-	p.dflt = &defaultPort{rec: r, err: err, conns: w.seen(), u: w.listened()}
-	return p.dflt
+	for attempt := 1; ; attempt++ {
+		w := newWatchNet(p.cfg.Network, p.cfg.Clock, p.cfg.Timeout)
+		r, err := p.one(ctx, loadgen.ModeDefault, func(c *loadgen.Config) { c.Network = w })
+		p.dflt = &defaultPort{rec: r, err: err, conns: w.seen(), u: w.listened()}
+		// A failed transfer with a neighbour of U unwatched (another
+		// socket had that port) may be a server that connected there
+		// (proftpd connects to U-1) and was refused: try again from
+		// another control port, so the finding does not depend on which
+		// ports were free.
+		if err != nil || r.Outcome == results.OK || !w.blindSpot() || attempt == defaultPortTries {
+			return p.dflt
+		}
+	}
 }
+
+// defaultPortTries bounds the default data port check's attempts.
+const defaultPortTries = 5
 
 // checkDefaultPort: RFC 959 §3.2 and §5.2, "every implementation must
 // support the default data port": with no PORT or PASV, the server

@@ -27,7 +27,8 @@ type watchNet struct {
 	drains  *loadgen.Group
 
 	mu    sync.Mutex
-	u     int // the watched port
+	u     int  // the watched port
+	blind bool // a neighbour of U was taken, so it could not be watched
 	conns []watched
 }
 
@@ -63,8 +64,11 @@ func (w *watchNet) Listen(ctx context.Context, addr string) (net.Listener, error
 			continue
 		}
 		d, err := w.Network.Listen(ctx, net.JoinHostPort(host, strconv.Itoa(p)))
-		if err != nil {
-			continue // taken: that neighbour cannot be watched
+		if err != nil { // taken: that neighbour cannot be watched
+			w.mu.Lock()
+			w.blind = true
+			w.mu.Unlock()
+			continue
 		}
 		wl.decoys = append(wl.decoys, d)
 		w.drains.Add(1)
@@ -106,6 +110,13 @@ func (w *watchNet) seen() []watched {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]watched(nil), w.conns...)
+}
+
+// blindSpot reports whether a neighbour of U could not be watched.
+func (w *watchNet) blindSpot() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.blind
 }
 
 // listened returns the port U that was watched, 0 if none.

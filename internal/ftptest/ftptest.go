@@ -275,18 +275,27 @@ func StartPyftpdlib(t testing.TB, opts Options) *Server { t.Helper(); return Sta
 //
 // Within one process a port is not returned twice within 10 minutes.
 func FreePort() (int, error) {
+	// The listeners of rejected ports stay open until the search ends:
+	// the kernel may hand a port just closed straight back.
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
 	for i := 0; i < 100; i++ {
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
 			return 0, fmt.Errorf("finding a free port: %w", err)
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		if err := l.Close(); err != nil {
-			return 0, err
-		}
 		if claimPort(port) {
+			if err := l.Close(); err != nil {
+				return 0, err
+			}
 			return port, nil
 		}
+		held = append(held, l)
 	}
 	return 0, errors.New("finding a free port: 100 tries gave only recently used ports")
 }
