@@ -96,14 +96,15 @@ func (u *userPI) runCycle(ctx context.Context, seq int64, mode Mode, loggedIn ti
 	if !loggedIn.IsZero() {
 		c.mark(results.Login)
 	}
-	// Ctrl-C must not wait for a deadline: wake every blocked read at once.
-	ctrl := u.ctrl
-	stop := context.AfterFunc(ctx, func() {
+	// Ctrl-C must not wait for a deadline: the connection's abort (see
+	// connect) wakes this cycle's blocked reads at once; a run stopped
+	// before the cycle became current is caught here.
+	u.setCycle(c)
+	if ctx.Err() != nil {
 		c.abortData()
-		ctrl.SetDeadline(time.Unix(1, 0))
-	})
+	}
 	err := c.run(ctx)
-	stop()
+	u.setCycle(nil)
 	c.abortData()
 	if c.accepted != nil {
 		// The listener is closed: the user-DTP's accept ends now, and must

@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -135,6 +136,13 @@ type userPI struct {
 
 	backoff   time.Duration // before the next attempt after a failed connect
 	exhausted bool          // the last cycle failed for want of local resources
+
+	// Ctrl-C ends blocked reads at once through one context.AfterFunc per
+	// control connection, not one per cycle: registering with the run's
+	// context takes a lock every user-PI shares.
+	stopAbort func() bool // unregisters it; nil without a connection
+	abortMu   sync.Mutex
+	cur       *cycle // the cycle in progress, whose data side it aborts
 }
 
 func newUserPI(id int, cfg *Config) *userPI {
@@ -177,10 +185,16 @@ func (u *userPI) connect(ctx context.Context) error {
 	u.ctrl, u.broken = c, false
 	u.local, u.peer = addrOf(c.LocalAddr()), addrOf(c.RemoteAddr())
 	u.r = newReplyReader(c)
-	// Ctrl-C must not wait for the login's deadlines either.
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	u.stopAbort = context.AfterFunc(ctx, func() {
+		u.abortMu.Lock()
+		cur := u.cur
+		u.abortMu.Unlock()
+		if cur != nil {
+			cur.abortData()
+		}
+		c.SetDeadline(time.Unix(1, 0))
+	})
 	err = u.login()
-	stop()
 	if err != nil {
 		u.close()
 		return err
@@ -321,7 +335,18 @@ func (u *userPI) quit() {
 	u.close()
 }
 
+// setCycle makes c the cycle a Ctrl-C aborts (nil: none).
+func (u *userPI) setCycle(c *cycle) {
+	u.abortMu.Lock()
+	u.cur = c
+	u.abortMu.Unlock()
+}
+
 func (u *userPI) close() {
+	if u.stopAbort != nil {
+		u.stopAbort()
+		u.stopAbort = nil
+	}
 	if u.ctrl != nil {
 		u.ctrl.Close()
 		u.ctrl = nil

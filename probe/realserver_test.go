@@ -168,9 +168,11 @@ func independent(t *testing.T, srv *ftptest.Server, rep *Report) {
 
 // rawConn is the test's own control connection.
 type rawConn struct {
-	t  *testing.T
-	c  net.Conn
-	tp *textproto.Conn
+	t    *testing.T
+	name string // the server's
+	last string // the last command sent
+	c    net.Conn
+	tp   *textproto.Conn
 }
 
 func rawLogin(t *testing.T, srv *ftptest.Server) *rawConn {
@@ -179,7 +181,7 @@ func rawLogin(t *testing.T, srv *ftptest.Server) *rawConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &rawConn{t: t, c: nc, tp: textproto.NewConn(nc)}
+	c := &rawConn{t: t, name: srv.Name, last: "(greeting)", c: nc, tp: textproto.NewConn(nc)}
 	if code, msg := c.read(); code != 220 {
 		t.Fatalf("%s greeting %d %s", srv.Name, code, msg)
 	}
@@ -190,15 +192,17 @@ func rawLogin(t *testing.T, srv *ftptest.Server) *rawConn {
 }
 
 func (c *rawConn) read() (int, string) {
-	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Generous: the servers run beside other test packages on 2 cores.
+	c.c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	code, msg, err := c.tp.ReadResponse(0)
 	if err != nil {
-		c.t.Fatalf("raw reply: %v", err)
+		c.t.Fatalf("%s: reply to %s: %v", c.name, c.last, err)
 	}
 	return code, msg
 }
 
 func (c *rawConn) cmd(line string) (int, string) {
+	c.last = line
 	if err := c.tp.PrintfLine("%s", line); err != nil {
 		c.t.Fatal(err)
 	}
