@@ -151,10 +151,15 @@ func (c *cycle) run(ctx context.Context) error {
 	c.mark(results.CmdSent)
 
 	var d dataResult
-	dataDone := u.clock.NewSignal()
+	// Every path below waits for the data side exactly once, so one
+	// reusable Waker per user-PI serves all its cycles.
+	if u.dataDone == nil {
+		u.dataDone = u.clock.NewWaker()
+	}
+	dataDone := u.dataDone
 	u.clock.Go(func() {
 		d = c.transferData()
-		dataDone.Fire()
+		dataDone.Wake()
 	})
 
 	code, text, err := u.reply(verb)

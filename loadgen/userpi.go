@@ -141,6 +141,7 @@ type userPI struct {
 	// control connection, not one per cycle: registering with the run's
 	// context takes a lock every user-PI shares.
 	stopAbort func() bool // unregisters it; nil without a connection
+	dataDone  Waker       // woken when a cycle's data side is done
 	abortMu   sync.Mutex
 	cur       *cycle // the cycle in progress, whose data side it aborts
 }
