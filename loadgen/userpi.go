@@ -53,6 +53,10 @@ type replyReader struct {
 	limit capReader
 	br    *bufio.Reader
 	r     *textproto.Reader // over br
+	texts [8]struct {
+		code int
+		text string
+	}
 }
 
 func newReplyReader(r io.Reader) *replyReader {
@@ -87,7 +91,8 @@ func (rr *replyReader) readResponse() (int, string, error) {
 
 // oneLineReply takes the commonest reply, one line "NNN text" already
 // whole in the buffer, the way textproto.Reader.ReadResponse would read
-// it, with one allocation (the text) instead of several. Anything else
+// it, with one allocation (the text; none when it repeats) instead of
+// several. Anything else
 // (no newline yet, "NNN-", a malformed line) it leaves in the buffer for
 // ReadResponse; so it does after a read error, which the next read
 // returns again. FuzzOneLineReplyAgrees compares it with ReadResponse.
@@ -111,9 +116,14 @@ func (rr *replyReader) oneLineReply() (int, string, bool) {
 		return 0, "", false
 	}
 	code := int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
-	text := string(line[4:])
+	// A load run reads the same 150 and 226 texts every cycle: keep the
+	// last text per code (by code mod 8) and reuse it when it repeats.
+	slot := &rr.texts[code%len(rr.texts)]
+	if slot.code != code || slot.text != string(line[4:]) {
+		slot.code, slot.text = code, string(line[4:])
+	}
 	rr.br.Discard(i + 1)
-	return code, text, true
+	return code, slot.text, true
 }
 
 // userPI is one control connection and the user-DTP it drives: RFC 959's

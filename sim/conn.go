@@ -230,6 +230,7 @@ type npPipe struct {
 	waiting uint8            // bit i set while wakers[i] is waited on
 	s       [2]npStream      // s[i] is written by c[i]
 	c       [2]Conn          // c[0] dialled, c[1] accepted
+	addrs   [2]net.TCPAddr   // c[0]'s local and remote address
 }
 
 // npWaiter names a blocked operation: side*2 for a Read, side*2+1 for a

@@ -377,7 +377,11 @@ func (h *Host) dial(ctx context.Context, lport uint16, addr string) (net.Conn, e
 		}
 		return fail(nil, &net.DNSError{Err: "no such host", Name: hostname, IsNotFound: true})
 	}
-	raddr := r.tcpAddr(port)
+	// The connection's two addresses live in its pipe: one allocation
+	// for the pipe, none for the addresses.
+	p := &npPipe{clock: n.cfg.Clock, window: int64(n.cfg.Buffer)}
+	p.addrs[1] = net.TCPAddr{IP: r.ip, Port: int(port)}
+	raddr := &p.addrs[1]
 	if port == 0 {
 		return fail(raddr, os.NewSyscallError("connect", syscall.ECONNREFUSED))
 	}
@@ -391,7 +395,6 @@ func (h *Host) dial(ctx context.Context, lport uint16, addr string) (net.Conn, e
 		return fail(raddr, err)
 	}
 	unbind := func() { h.npRelease(lport, explicit, rap, false, time.Time{}) }
-	p := &npPipe{clock: n.cfg.Clock, window: int64(n.cfg.Buffer)}
 	p.s[0] = n.stream(h, r, lport, port)
 	p.s[1] = n.stream(r, h, port, lport)
 	fwd, back := p.s[0].lat, p.s[1].lat
@@ -401,7 +404,8 @@ func (h *Host) dial(ctx context.Context, lport uint16, addr string) (net.Conn, e
 		unbind()
 		return fail(raddr, err)
 	}
-	laddr := h.tcpAddr(lport)
+	p.addrs[0] = net.TCPAddr{IP: h.ip, Port: int(lport)}
+	laddr := &p.addrs[0]
 	p.c[0] = Conn{p: p, side: 0, local: laddr, remote: raddr, linger: -1,
 		host: h, lport: lport, explicit: explicit, rap: rap}
 	p.c[1] = Conn{p: p, side: 1, local: raddr, remote: laddr, linger: -1}
