@@ -23,28 +23,48 @@ func BenchmarkSimCycles(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer tb.Close()
-			b.ReportAllocs()
-			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			ch, err := loadgen.Run(b.Context(), loadgen.Config{
-				Network: tb.Client, Target: loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "x", Path: "/size/1024"},
-				Modes: []loadgen.Mode{mode}, Users: 8, Cycles: int64(b.N), Timeout: 10 * time.Second,
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			for r := range ch {
-				if r.Outcome != results.OK {
-					b.Fatalf("seq %d: %s %s", r.Seq, r.Outcome, r.Err)
-				}
-				n++
-			}
-			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "cycles/s")
-			// CPU time is steadier than wall time on a shared machine.
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "CPU-µs/cycle")
+			benchCycles(b, loadgen.Config{Network: tb.Client, Modes: []loadgen.Mode{mode},
+				Target: loadgen.Target{Addr: tb.Addr, User: "anonymous", Password: "x", Path: "/size/1024"}})
 		})
 	}
+}
+
+// BenchmarkTCPCycles runs 1 KiB RETR cycles over real TCP against vsftpd
+// on loopback (skipped where vsftpd is not installed). The server is
+// another process, so allocs/op and CPU are the client's alone: loadgen's
+// and the net package's for one dial (PASV) or listen and accept (PORT)
+// per cycle.
+func BenchmarkTCPCycles(b *testing.B) {
+	srv := ftptest.StartVsftpd(b, ftptest.Options{Files: map[string]int64{"1k.bin": 1024}})
+	for _, mode := range []loadgen.Mode{loadgen.ModePASV, loadgen.ModePORT} {
+		b.Run(string(mode), func(b *testing.B) {
+			benchCycles(b, loadgen.Config{Network: loadgen.TCP{}, Modes: []loadgen.Mode{mode},
+				Target: loadgen.Target{Addr: srv.Addr, User: srv.User, Password: srv.Password, Path: "/1k.bin"}})
+		})
+	}
+}
+
+// benchCycles runs b.N cycles of cfg with 8 users, fails on any cycle
+// that is not ok, and reports cycles/s and the process's CPU µs per
+// cycle: CPU time is steadier than wall time on a shared machine.
+func benchCycles(b *testing.B, cfg loadgen.Config) {
+	cfg.Users, cfg.Cycles, cfg.Timeout = 8, int64(b.N), 10*time.Second
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	ch, err := loadgen.Run(b.Context(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for r := range ch {
+		if r.Outcome != results.OK {
+			b.Fatalf("seq %d: %s %s", r.Seq, r.Outcome, r.Err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "cycles/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "CPU-µs/cycle")
 }
 
 // cpuTime is the process's user+system CPU time so far.
@@ -54,34 +74,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkTCPCycles runs 1 KiB RETR cycles over real TCP against vsftpd
-// on loopback (skipped where vsftpd is not installed). The server is
-// another process, so allocs/op are the client's alone: loadgen's and the
-// net package's for one dial (PASV) or listen and accept (PORT) per cycle.
-func BenchmarkTCPCycles(b *testing.B) {
-	srv := ftptest.StartVsftpd(b, ftptest.Options{Files: map[string]int64{"1k.bin": 1024}})
-	for _, mode := range []loadgen.Mode{loadgen.ModePASV, loadgen.ModePORT} {
-		b.Run(string(mode), func(b *testing.B) {
-			b.ReportAllocs()
-			start, cpu0 := time.Now(), cpuTime()
-			ch, err := loadgen.Run(b.Context(), loadgen.Config{
-				Network: loadgen.TCP{}, Target: loadgen.Target{Addr: srv.Addr, User: srv.User, Password: srv.Password, Path: "/1k.bin"},
-				Modes: []loadgen.Mode{mode}, Users: 8, Cycles: int64(b.N), Timeout: 10 * time.Second,
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n := 0
-			for r := range ch {
-				if r.Outcome != results.OK {
-					b.Fatalf("seq %d: %s %s", r.Seq, r.Outcome, r.Err)
-				}
-				n++
-			}
-			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "cycles/s")
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "client-CPU-µs/cycle")
-		})
-	}
 }
