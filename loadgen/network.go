@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -71,6 +72,15 @@ func (t TCP) dial(ctx context.Context, local *net.TCPAddr, addr string) (net.Con
 	}
 	return d.DialContext(ctx, "tcp", addr)
 }
+
+// PortReserver is a Network that can hold a port closed: bound, so that
+// nobody else takes it, but not listening, so that connections to it are
+// refused.
+type PortReserver interface {
+	ReservePort(ip netip.Addr) (netip.AddrPort, io.Closer, error)
+}
+
+var _ PortReserver = TCP{}
 
 // Listen opens a TCP listener on addr.
 func (t TCP) Listen(ctx context.Context, addr string) (net.Listener, error) {

@@ -607,12 +607,11 @@ func (p *prober) checkNoData(ctx context.Context) (Verdict, string, string) {
 		return NA, "no session", err.Error()
 	}
 	defer s.Close()
-	ln, err := p.cfg.Network.Listen(ctx, netip.AddrPortFrom(s.Local().Addr(), 0).String())
+	dead, release, err := closedPort(ctx, p.cfg.Network, s.Local().Addr())
 	if err != nil {
 		return NA, "cannot find a closed port", err.Error()
 	}
-	dead := addrPort(ln.Addr())
-	ln.Close()
+	defer release()
 	arg, err := ftpaddr.FormatHostPort(dead)
 	if err != nil {
 		return NA, "IPv6 control connection", err.Error()
@@ -652,6 +651,25 @@ func (p *prober) checkNoData(ctx context.Context) (Verdict, string, string) {
 		code, text, err = s.Reply()
 	}
 	return verdict(err)
+}
+
+// closedPort returns a port of ip that refuses connections, and a func
+// that gives it back. Where the network can, the port is held bound but
+// not listening, so that no other process starts listening there while
+// the server tries it; elsewhere it is a port that was free a moment ago.
+func closedPort(ctx context.Context, n loadgen.Network, ip netip.Addr) (netip.AddrPort, func(), error) {
+	if r, ok := n.(loadgen.PortReserver); ok {
+		if ap, c, err := r.ReservePort(ip); err == nil {
+			return ap, func() { c.Close() }, nil
+		}
+	}
+	ln, err := n.Listen(ctx, netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		return netip.AddrPort{}, nil, err
+	}
+	ap := addrPort(ln.Addr())
+	ln.Close()
+	return ap, func() {}, nil
 }
 
 // checkFXP copies Target's file to FXPTarget server to server (RFC 959

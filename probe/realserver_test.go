@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -139,12 +140,11 @@ func independent(t *testing.T, srv *ftptest.Server, rep *Report) {
 	c.close()
 
 	c = rawLogin(t, srv)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	dead, release, err := closedPort(t.Context(), loadgen.TCP{}, netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := ln.Addr().(*net.TCPAddr).AddrPort()
-	ln.Close()
+	defer release()
 	arg, _ := ftpaddr.FormatHostPort(dead)
 	codes := []int{}
 	code, _ = c.cmd("PORT " + arg)
