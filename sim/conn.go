@@ -225,9 +225,11 @@ func (s *npStream) sendRST(at time.Time) {
 type npPipe struct {
 	mu      sync.Mutex
 	clock   loadgen.Clock
+	spare   *wakerPool       // the network's wakers of closed connections
 	window  int64            // Config.Buffer
-	wakers  [4]loadgen.Waker // by npWaiter; made on first use
+	wakers  [4]loadgen.Waker // by npWaiter; taken from spare on first use
 	waiting uint8            // bit i set while wakers[i] is waited on
+	inWait  int              // Reads and Writes between unlock and relock in wait
 	s       [2]npStream      // s[i] is written by c[i]
 	c       [2]Conn          // c[0] dialled, c[1] accepted
 	addrs   [2]net.TCPAddr   // c[0]'s local and remote address
@@ -255,14 +257,66 @@ func (p *npPipe) broadcast() {
 func (p *npPipe) wait(who npWaiter, at time.Time) {
 	k := p.wakers[who]
 	if k == nil {
-		k = p.clock.NewWaker()
+		k = p.spare.get(p.clock)
 		p.wakers[who] = k
 	}
 	p.waiting |= 1 << who
+	p.inWait++
 	p.mu.Unlock()
 	k.Wait(at)
 	p.mu.Lock()
+	p.inWait--
 	p.waiting &^= 1 << who
+	p.recycle()
+}
+
+// recycle gives the wakers back to the network once both ends are closed
+// and nobody is inside a Wait (a woken Read may not have returned yet):
+// then nothing can wait on this pipe again. A waker may come back with a
+// wake or an armed deadline left over, which only ends its next Wait
+// early; callers re-check what they wait for. With p.mu held.
+func (p *npPipe) recycle() {
+	if !p.c[0].closed || !p.c[1].closed || p.inWait > 0 {
+		return
+	}
+	for i, k := range p.wakers {
+		if k != nil {
+			p.spare.put(k)
+			p.wakers[i] = nil
+		}
+	}
+}
+
+// wakerPool keeps the wakers of closed connections for new ones: every
+// data connection would otherwise make up to four wakers and their
+// timers. A plain list, not a sync.Pool, so that which waker a
+// connection gets is the same in every run of a seed.
+type wakerPool struct {
+	mu    sync.Mutex
+	spare []loadgen.Waker
+}
+
+// maxSpareWakers bounds what a pool keeps after a burst of connections.
+const maxSpareWakers = 4096
+
+func (wp *wakerPool) get(c loadgen.Clock) loadgen.Waker {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if n := len(wp.spare); n > 0 {
+		k := wp.spare[n-1]
+		wp.spare[n-1] = nil
+		wp.spare = wp.spare[:n-1]
+		return k
+	}
+	return c.NewWaker()
+}
+
+func (wp *wakerPool) put(k loadgen.Waker) {
+	wp.mu.Lock()
+	defer wp.mu.Unlock()
+	if len(wp.spare) < maxSpareWakers {
+		wp.spare = append(wp.spare, k)
+	}
 }
 
 // npEarliest returns the earlier of a and b, a zero time meaning "never".
@@ -490,6 +544,7 @@ func (c *Conn) close(abort bool) error {
 	in.buf, in.off, in.segs, in.head = nil, 0, nil, 0
 	in.delivered, in.read = in.written, in.written
 	p.broadcast()
+	p.recycle()
 	p.mu.Unlock()
 	if c.host != nil {
 		c.host.npRelease(c.lport, c.explicit, c.rap, timeWait, now)

@@ -518,3 +518,40 @@ func BenchmarkConnTransfer(b *testing.B) {
 	c.Close()
 	s.Close()
 }
+
+// TestConnWakersRecycled: once both ends of a connection are closed, the
+// wakers its blocked Reads used go back to the network and the next
+// connection's Reads take them; a Read blocked when its Conn is closed
+// still returns at once.
+func TestConnWakersRecycled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := NewNetwork(Config{Link: Link{Latency: time.Millisecond}})
+		c, s := npConnect(t, n)
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Read(make([]byte, 8)) // blocks: nothing was written
+			done <- err
+		}()
+		synctest.Wait()
+		c.Close()
+		s.Close()
+		if err := <-done; !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Read blocked across Close: %v, want net.ErrClosed", err)
+		}
+		if got := len(n.wakers.spare); got != 1 {
+			t.Fatalf("%d spare wakers after both ends closed, want 1 (the server's Read)", got)
+		}
+		c2, s2 := npConnect(t, n)
+		go func() {
+			_, err := s2.Read(make([]byte, 8))
+			done <- err
+		}()
+		synctest.Wait()
+		if got := len(n.wakers.spare); got != 0 {
+			t.Errorf("%d spare wakers while a new Read waits, want 0 (reused)", got)
+		}
+		c2.Close()
+		s2.Close()
+		<-done
+	})
+}

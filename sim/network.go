@@ -83,6 +83,8 @@ type Network struct {
 
 	jitterMu sync.Mutex
 	jitter   *rand.Rand
+
+	wakers wakerPool // of closed connections, for new ones
 }
 
 // npPair is an ordered pair of hosts: one direction of their link, for
@@ -379,7 +381,7 @@ func (h *Host) dial(ctx context.Context, lport uint16, addr string) (net.Conn, e
 	}
 	// The connection's two addresses live in its pipe: one allocation
 	// for the pipe, none for the addresses.
-	p := &npPipe{clock: n.cfg.Clock, window: int64(n.cfg.Buffer)}
+	p := &npPipe{clock: n.cfg.Clock, spare: &n.wakers, window: int64(n.cfg.Buffer)}
 	p.addrs[1] = net.TCPAddr{IP: r.ip, Port: int(port)}
 	raddr := &p.addrs[1]
 	if port == 0 {
