@@ -116,8 +116,8 @@ func sameFile(a, b string) bool {
 	return err == nil && os.SameFile(sa, sb)
 }
 
-// mergeInput is one input file, read by its own goroutine with ReadFiles
-// and handed over in batches.
+// mergeInput is one input file, read line by line by its own goroutine
+// (readFiles, not in parallel blocks) and handed over in batches.
 type mergeInput struct {
 	index   int
 	batches chan []Record
